@@ -1,0 +1,3 @@
+"""Variant builders; importing this package registers them all."""
+
+from kerasae.builders import deterministic  # noqa: F401

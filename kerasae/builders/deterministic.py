@@ -1,0 +1,114 @@
+"""The deterministic family: ae, linear_ae, deep_ae, conv_ae, lstm_ae, sparse_ae,
+contractive_ae and denoising_ae. Each is the one `Autoencoder` with different parts."""
+
+from __future__ import annotations
+
+from kerasae._checks import check_choice
+from kerasae.builders.common import check_undercomplete, make_networks, output_activation
+from kerasae.layers import corruption
+from kerasae.models import Autoencoder
+from kerasae.penalties import Contractive, KLSparsity, L1Sparsity
+from kerasae.variants import register_variant
+
+
+def _autoencoder(input_shape, latent_dim, reconstruction_loss, penalties=(), noise=None,
+                 **network_options) -> Autoencoder:
+    check_choice(reconstruction_loss, ("mse", "bce"), "reconstruction_loss")
+    encoder, decoder = make_networks(
+        input_shape, latent_dim, out_activation=output_activation(reconstruction_loss),
+        **network_options,
+    )
+    return Autoencoder(encoder, decoder, corruption=noise, penalties=penalties,
+                       reconstruction_loss=reconstruction_loss)
+
+
+@register_variant("ae")
+def undercomplete_autoencoder(input_shape, latent_dim, hidden_units=(256,), activation="relu",
+                              architecture=None, filters=(32, 64), reconstruction_loss="mse"):
+    """Undercomplete autoencoder: the code is smaller than the input, so it must compress."""
+    check_undercomplete(input_shape, latent_dim, "ae")
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss, architecture=architecture,
+                        hidden_units=hidden_units, filters=filters, activation=activation)
+
+
+@register_variant("linear_ae")
+def linear_autoencoder(input_shape, latent_dim):
+    """No nonlinearity anywhere and squared error: its optimum spans the PCA subspace."""
+    check_undercomplete(input_shape, latent_dim, "linear_ae")
+    return _autoencoder(input_shape, latent_dim, "mse", architecture="dense", hidden_units=(),
+                        activation=None)
+
+
+@register_variant("deep_ae")
+def deep_autoencoder(input_shape, latent_dim, hidden_units=(512, 256, 128), activation="relu",
+                     reconstruction_loss="mse"):
+    """Deep, symmetric dense autoencoder."""
+    check_undercomplete(input_shape, latent_dim, "deep_ae")
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss, architecture="dense",
+                        hidden_units=hidden_units, activation=activation)
+
+
+@register_variant("conv_ae")
+def convolutional_autoencoder(input_shape, latent_dim, filters=(32, 64), kernel_size=3,
+                              activation="relu", reconstruction_loss="mse"):
+    """Strided convolutions down, transposed convolutions up; for (height, width, channels)."""
+    check_undercomplete(input_shape, latent_dim, "conv_ae")
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss, architecture="conv",
+                        filters=filters, kernel_size=kernel_size, activation=activation)
+
+
+@register_variant("lstm_ae")
+def recurrent_autoencoder(input_shape, latent_dim, units=(64,), reconstruction_loss="mse"):
+    """LSTM sequence autoencoder for fixed-length (timesteps, features) series."""
+    check_undercomplete(input_shape, latent_dim, "lstm_ae")
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss, architecture="lstm",
+                        units=units)
+
+
+@register_variant("sparse_ae")
+def sparse_autoencoder(input_shape, latent_dim, sparsity="kl", rho=None, beta=None, lam=None,
+                       hidden_units=(), activation="relu", architecture=None, filters=(32, 64),
+                       reconstruction_loss="mse"):
+    """Sparse code, may be overcomplete. "kl": beta * sum_j KL(rho || rho_hat_j) on a sigmoid
+    code (rho=0.05, beta=0.1 by default); "l1": lam * sum_j |h_j| on a ReLU code (lam=1e-4)."""
+    check_choice(sparsity, ("kl", "l1"), "sparsity")
+    if sparsity == "kl":
+        _reject_options(sparsity, lam=lam)
+        penalty = KLSparsity(rho=0.05 if rho is None else rho, beta=0.1 if beta is None else beta)
+        code_activation = "sigmoid"
+    else:
+        _reject_options(sparsity, rho=rho, beta=beta)
+        penalty = L1Sparsity(lam=1e-4 if lam is None else lam)
+        code_activation = "relu"
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss, penalties=[penalty],
+                        architecture=architecture, hidden_units=hidden_units, filters=filters,
+                        activation=activation, code_activation=code_activation)
+
+
+@register_variant("contractive_ae")
+def contractive_autoencoder(input_shape, latent_dim, contractive_weight=1e-2, hidden_units=(),
+                            activation="relu", architecture=None, filters=(32, 64),
+                            reconstruction_loss="mse"):
+    """Penalises the squared Frobenius norm of the encoder's Jacobian: a code that barely moves
+    when the input moves off the data. Sigmoid code, as in Rifai et al. (2011)."""
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss,
+                        penalties=[Contractive(contractive_weight)], architecture=architecture,
+                        hidden_units=hidden_units, filters=filters, activation=activation,
+                        code_activation="sigmoid")
+
+
+@register_variant("denoising_ae")
+def denoising_autoencoder(input_shape, latent_dim, noise="gaussian", noise_level=0.2, seed=None,
+                          hidden_units=(256,), activation="relu", architecture=None,
+                          filters=(32, 64), reconstruction_loss="mse"):
+    """Corrupts the input while training and reconstructs the clean input; inference is clean.
+    noise_level: the standard deviation ("gaussian") or the corrupted fraction (the others)."""
+    return _autoencoder(input_shape, latent_dim, reconstruction_loss,
+                        noise=corruption(noise, noise_level, seed), architecture=architecture,
+                        hidden_units=hidden_units, filters=filters, activation=activation)
+
+
+def _reject_options(sparsity: str, **given) -> None:
+    wrong = sorted(k for k, v in given.items() if v is not None)
+    if wrong:
+        raise ValueError(f"option(s) {wrong} do not apply to sparsity={sparsity!r}.")

@@ -1,0 +1,247 @@
+"""The one model class of the deterministic family, and the base of the others.
+
+An autoencoder is an encoder, a decoder, an optional corruption of its input, a reconstruction
+loss and a list of penalties. Its objective lives in `compute_loss`, which Keras' stock
+`train_step` calls on every backend, so the same code trains on TensorFlow, JAX and PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasae import losses
+from kerasae._checks import check_choice, check_data
+from kerasae.penalties import Penalty
+
+_serialize = keras.saving.serialize_keras_object
+_deserialize = keras.saving.deserialize_keras_object
+
+
+class _Endpoints:
+    """Functional models for encode/decode/reconstruct/error, built once and reused.
+
+    Held in a plain object so Keras does not track them as sub-layers (they share the model's
+    layers, and tracking them would save every weight twice).
+    """
+
+    def __init__(self):
+        self.models: dict[str, keras.Model] = {}
+
+
+@keras.saving.register_keras_serializable(package="kerasae")
+class Autoencoder(keras.Model):
+    """Encoder + decoder (+ corruption) trained on reconstruction loss plus penalties.
+
+    Calling the model returns a dict with "decoder_output" (the reconstruction) and "code".
+    `encode`, `decode`, `reconstruct` and `reconstruction_error` take and return numpy arrays.
+    """
+
+    conditional = False
+
+    def __init__(
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        corruption: keras.layers.Layer | None = None,
+        penalties: Sequence[Penalty] = (),
+        reconstruction_loss: str = "mse",
+        variant: str | None = None,
+        options: dict[str, Any] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.corruption = corruption
+        self.penalties = list(penalties)
+        self.reconstruction_loss = check_choice(
+            reconstruction_loss, losses.RECONSTRUCTION_LOSSES, "reconstruction_loss"
+        )
+        self.variant = variant
+        self.options = dict(options or {})
+        names = self.loss_term_names()
+        if len(set(names)) != len(names):
+            raise ValueError(f"loss terms must have distinct names; got {names}.")
+        self.term_trackers = [keras.metrics.Mean(name=name) for name in names]
+        self._endpoints = _Endpoints()
+        self.built = True
+
+    # ----- shapes -------------------------------------------------------------------------
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        """Shape of one example, without the batch axis."""
+        return tuple(self._encoder_input_shapes()[0][1:])
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.decoder.inputs[0].shape[-1])
+
+    def _encoder_input_shapes(self) -> list:
+        return [tuple(t.shape) for t in self.encoder.inputs]
+
+    # ----- the objective ------------------------------------------------------------------
+
+    def call(self, inputs, training=False):
+        x, condition = self._split(inputs)
+        seen = self.corruption(x, training=training) if self.corruption is not None else x
+        code = self.encoder(seen, training=training)
+        return {"decoder_output": self.decoder(code, training=training), "code": code}
+
+    def loss_term_names(self) -> list[str]:
+        """Names of the logged loss terms; `loss` is their sum."""
+        return ["reconstruction_loss"] + [p.name for p in self.penalties]
+
+    def loss_terms(self, x, condition, outputs) -> list:
+        """The scalar terms of the objective, in the order of `loss_term_names`."""
+        recon = ops.mean(self.per_example_reconstruction(x, outputs["decoder_output"]))
+        return [recon] + [penalty(self, x, outputs) for penalty in self.penalties]
+
+    def per_example_reconstruction(self, x, decoder_output):
+        return losses.reconstruction_error(x, decoder_output, self.reconstruction_loss)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        data, condition = self._split(x)
+        terms = self.loss_terms(data, condition, y_pred)
+        batch = ops.shape(data)[0]
+        for tracker, value in zip(self.term_trackers, terms, strict=True):
+            tracker.update_state(value, sample_weight=batch)
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        if self.losses:  # weight regularisers of user-supplied networks
+            total = total + ops.sum(self.losses)
+        return total
+
+    def _split(self, inputs):
+        """(data, condition): conditional models take [x, labels]; the others take x."""
+        return inputs, None
+
+    # ----- numpy in, numpy out ------------------------------------------------------------
+
+    def encode(self, x, batch_size: int = 256, condition=None) -> np.ndarray:
+        """The code of each example (the posterior mean for VAEs)."""
+        return self._run("encode", self._inputs_for(x, condition), batch_size)
+
+    def decode(self, z, batch_size: int = 256, condition=None) -> np.ndarray:
+        """Reconstructions in data space for codes `z` of shape (N, latent_dim)."""
+        z = check_data(z, (self.latent_dim,), "z")
+        return self._run("decode", self._with_condition(z, condition), batch_size)
+
+    def reconstruct(self, x, batch_size: int = 256, condition=None) -> np.ndarray:
+        """decode(encode(x)), deterministic: no corruption, no sampling."""
+        return self._run("reconstruct", self._inputs_for(x, condition), batch_size)
+
+    def reconstruction_error(self, x, batch_size: int = 256, condition=None) -> np.ndarray:
+        """One anomaly score per example, shape (N,): its reconstruction loss term."""
+        return self._run("reconstruction_error", self._inputs_for(x, condition), batch_size)
+
+    def _inputs_for(self, x, condition):
+        return self._with_condition(self.check_inputs(x), condition)
+
+    def check_inputs(self, x, what: str = "x") -> np.ndarray:
+        """x as float32 after checking its shape, finiteness and (for cross-entropy) its range."""
+        value_range = (0.0, 1.0) if self._needs_unit_range() else None
+        return check_data(x, self.data_shape, what, value_range)
+
+    def _needs_unit_range(self) -> bool:
+        return self.reconstruction_loss == "bce"
+
+    def _with_condition(self, array, condition):
+        if condition is not None:
+            raise ValueError(
+                f"{type(self).__name__} ({self.variant or 'custom'}) is not conditional; "
+                "got a condition. Only 'cvae' takes condition=..."
+            )
+        return [array]
+
+    def _run(self, endpoint: str, arrays: list[np.ndarray], batch_size: int) -> np.ndarray:
+        model = self.endpoint(endpoint)
+        inputs = arrays[0] if len(arrays) == 1 else arrays
+        return model.predict(inputs, batch_size=batch_size, verbose=0)
+
+    # ----- graphs for the endpoints (also what export serves) -----------------------------
+
+    def endpoint(self, name: str) -> keras.Model:
+        """A Functional model for "encode", "decode", "reconstruct" or "reconstruction_error"."""
+        cache = self._endpoints.models
+        if name not in cache:
+            check_choice(name, ("encode", "decode", "reconstruct", "reconstruction_error"),
+                         "endpoint")
+            cache[name] = self._build_endpoint(name)
+        return cache[name]
+
+    def _build_endpoint(self, name: str) -> keras.Model:
+        if name == "decode":
+            inputs = [keras.Input((self.latent_dim,), name="z")]
+        else:
+            inputs = [keras.Input(self.data_shape, name="x")]
+        inputs += self._condition_inputs()
+        data, condition = inputs[0], (inputs[1] if len(inputs) > 1 else None)
+        if name == "encode":
+            out = self.code_graph(data, condition)
+        elif name == "decode":
+            out = self.mean_graph(self.decoder_graph(data, condition))
+        elif name == "reconstruct":
+            out = self.mean_graph(self.decoder_graph(self.code_graph(data, condition), condition))
+        else:
+            decoded = self.decoder_graph(self.code_graph(data, condition), condition)
+            out = self.per_example_reconstruction(data, decoded)
+        return keras.Model(inputs if len(inputs) > 1 else inputs[0], out, name=name)
+
+    def _condition_inputs(self) -> list:
+        return []
+
+    def code_graph(self, x, condition=None):
+        """The deterministic code of x (the posterior mean for VAEs)."""
+        return self.encoder(x)
+
+    def decoder_graph(self, z, condition=None):
+        """The decoder's raw output for z (logits for a Bernoulli VAE)."""
+        return self.decoder(z)
+
+    def mean_graph(self, decoder_output):
+        """Turn the decoder's raw output into a reconstruction in data space."""
+        return decoder_output
+
+    # ----- checks on the Keras entry points ---------------------------------------------
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        return super().fit(self._check_fit_data(x), y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(self._check_fit_data(x), y, *args, **kwargs)
+
+    def _check_fit_data(self, x):
+        if isinstance(x, np.ndarray) or (isinstance(x, list) and not self.conditional):
+            return self.check_inputs(x)
+        return x
+
+    # ----- serialisation ------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": _serialize(self.encoder),
+            "decoder": _serialize(self.decoder),
+            "corruption": _serialize(self.corruption) if self.corruption is not None else None,
+            "penalties": [_serialize(p) for p in self.penalties],
+            "reconstruction_loss": self.reconstruction_loss,
+            "variant": self.variant,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        for key in ("encoder", "decoder", "corruption"):
+            if config.get(key) is not None:
+                config[key] = _deserialize(config[key])
+        config["penalties"] = [_deserialize(p) for p in config.get("penalties", [])]
+        return cls(**config)

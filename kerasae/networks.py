@@ -1,0 +1,141 @@
+"""Functional-API encoder/decoder pairs: dense, convolutional and recurrent, built as mirrors.
+
+Every builder returns a `keras.Model` whose layers have stable names, so weights saved on one
+backend load on another by path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+
+def dense_encoder(
+    input_shape: tuple[int, ...],
+    outputs: int | tuple[int, ...],
+    hidden_units: tuple[int, ...] = (),
+    activation: str | None = "relu",
+    code_activation: str | None = None,
+    name: str = "encoder",
+) -> keras.Model:
+    """Flatten -> Dense(hidden_units...) -> Dense(outputs) per output head.
+
+    `outputs` may be a tuple of sizes for several heads (the VAE's mean and log-variance).
+    """
+    inputs = keras.Input(input_shape, name="x")
+    h = layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for i, units in enumerate(hidden_units):
+        h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
+    return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
+
+
+def dense_decoder(
+    latent_dim: int,
+    output_shape: tuple[int, ...],
+    hidden_units: tuple[int, ...] = (),
+    activation: str | None = "relu",
+    output_activation: str | None = None,
+    name: str = "decoder",
+) -> keras.Model:
+    """Dense(hidden_units reversed...) -> Dense(prod(output_shape)) -> Reshape(output_shape)."""
+    inputs = keras.Input((latent_dim,), name="z")
+    h = inputs
+    for i, units in enumerate(reversed(hidden_units)):
+        h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
+    h = layers.Dense(math.prod(output_shape), activation=output_activation, name="output")(h)
+    if len(output_shape) > 1:
+        h = layers.Reshape(output_shape, name="reshape")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def conv_encoder(
+    input_shape: tuple[int, int, int],
+    outputs: int | tuple[int, ...],
+    filters: tuple[int, ...] = (32, 64),
+    kernel_size: int = 3,
+    activation: str | None = "relu",
+    code_activation: str | None = None,
+    name: str = "encoder",
+) -> keras.Model:
+    """Strided Conv2D blocks (each halves height and width) -> Flatten -> Dense head(s)."""
+    inputs = keras.Input(input_shape, name="x")
+    h = inputs
+    for i, f in enumerate(filters):
+        h = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation=activation,
+                          name=f"conv_{i}")(h)
+    h = layers.Flatten(name="flatten")(h)
+    return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
+
+
+def conv_decoder(
+    latent_dim: int,
+    output_shape: tuple[int, int, int],
+    filters: tuple[int, ...] = (32, 64),
+    kernel_size: int = 3,
+    activation: str | None = "relu",
+    output_activation: str | None = None,
+    name: str = "decoder",
+) -> keras.Model:
+    """Mirror of `conv_encoder`: Dense -> Reshape -> Conv2DTranspose blocks -> crop -> Conv2D."""
+    height, width, channels = output_shape
+    h0, w0 = _downsampled(height, len(filters)), _downsampled(width, len(filters))
+    inputs = keras.Input((latent_dim,), name="z")
+    h = layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project")(inputs)
+    h = layers.Reshape((h0, w0, filters[-1]), name="reshape")(h)
+    for i, f in enumerate(reversed(filters)):
+        h = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same",
+                                   activation=activation, name=f"deconv_{i}")(h)
+    extra_h, extra_w = h0 * 2 ** len(filters) - height, w0 * 2 ** len(filters) - width
+    if extra_h or extra_w:
+        crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
+        h = layers.Cropping2D(crop, name="crop")(h)
+    h = layers.Conv2D(channels, kernel_size, padding="same", activation=output_activation,
+                      name="output")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def lstm_encoder(
+    input_shape: tuple[int, int],
+    outputs: int | tuple[int, ...],
+    units: tuple[int, ...] = (64,),
+    code_activation: str | None = None,
+    name: str = "encoder",
+) -> keras.Model:
+    """Stacked LSTMs over a fixed-length (timesteps, features) sequence -> Dense head(s)."""
+    inputs = keras.Input(input_shape, name="x")
+    h = inputs
+    for i, u in enumerate(units):
+        h = layers.LSTM(u, return_sequences=i < len(units) - 1, name=f"lstm_{i}")(h)
+    return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
+
+
+def lstm_decoder(
+    latent_dim: int,
+    output_shape: tuple[int, int],
+    units: tuple[int, ...] = (64,),
+    output_activation: str | None = None,
+    name: str = "decoder",
+) -> keras.Model:
+    """Repeat the code at every step -> stacked LSTMs -> a Dense read-out per time step."""
+    timesteps, features = output_shape
+    inputs = keras.Input((latent_dim,), name="z")
+    h = layers.RepeatVector(timesteps, name="repeat")(inputs)
+    for i, u in enumerate(reversed(units)):
+        h = layers.LSTM(u, return_sequences=True, name=f"lstm_{i}")(h)
+    h = layers.Dense(features, activation=output_activation, name="output")(h)
+    return keras.Model(inputs, h, name=name)
+
+
+def _heads(h, outputs: int | tuple[int, ...], activation: str | None):
+    if isinstance(outputs, int):
+        return layers.Dense(outputs, activation=activation, name="code")(h)
+    names = ("mean", "log_var") if len(outputs) == 2 else [f"head_{i}" for i in range(len(outputs))]
+    return [layers.Dense(n, name=nm)(h) for n, nm in zip(outputs, names, strict=True)]
+
+
+def _downsampled(size: int, times: int) -> int:
+    for _ in range(times):
+        size = math.ceil(size / 2)
+    return size
