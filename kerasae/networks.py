@@ -18,14 +18,17 @@ def dense_encoder(
     hidden_units: tuple[int, ...] = (),
     activation: str | None = "relu",
     code_activation: str | None = None,
+    condition_dim: int | None = None,
     name: str = "encoder",
 ) -> keras.Model:
     """Flatten -> Dense(hidden_units...) -> Dense(outputs) per output head.
 
     `outputs` may be a tuple of sizes for several heads (the VAE's mean and log-variance).
+    With `condition_dim`, a second input (a one-hot condition) joins after flattening.
     """
-    inputs = keras.Input(input_shape, name="x")
-    h = layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    inputs, x, condition = _inputs(input_shape, "x", condition_dim)
+    h = layers.Flatten(name="flatten")(x) if len(input_shape) > 1 else x
+    h = _join(h, condition)
     for i, units in enumerate(hidden_units):
         h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
     return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
@@ -37,11 +40,12 @@ def dense_decoder(
     hidden_units: tuple[int, ...] = (),
     activation: str | None = "relu",
     output_activation: str | None = None,
+    condition_dim: int | None = None,
     name: str = "decoder",
 ) -> keras.Model:
     """Dense(hidden_units reversed...) -> Dense(prod(output_shape)) -> Reshape(output_shape)."""
-    inputs = keras.Input((latent_dim,), name="z")
-    h = inputs
+    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim)
+    h = _join(z, condition)
     for i, units in enumerate(reversed(hidden_units)):
         h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
     h = layers.Dense(math.prod(output_shape), activation=output_activation, name="output")(h)
@@ -57,15 +61,15 @@ def conv_encoder(
     kernel_size: int = 3,
     activation: str | None = "relu",
     code_activation: str | None = None,
+    condition_dim: int | None = None,
     name: str = "encoder",
 ) -> keras.Model:
     """Strided Conv2D blocks (each halves height and width) -> Flatten -> Dense head(s)."""
-    inputs = keras.Input(input_shape, name="x")
-    h = inputs
+    inputs, h, condition = _inputs(input_shape, "x", condition_dim)
     for i, f in enumerate(filters):
         h = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation=activation,
                           name=f"conv_{i}")(h)
-    h = layers.Flatten(name="flatten")(h)
+    h = _join(layers.Flatten(name="flatten")(h), condition)
     return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
 
 
@@ -76,13 +80,16 @@ def conv_decoder(
     kernel_size: int = 3,
     activation: str | None = "relu",
     output_activation: str | None = None,
+    condition_dim: int | None = None,
     name: str = "decoder",
 ) -> keras.Model:
     """Mirror of `conv_encoder`: Dense -> Reshape -> Conv2DTranspose blocks -> crop -> Conv2D."""
     height, width, channels = output_shape
     h0, w0 = _downsampled(height, len(filters)), _downsampled(width, len(filters))
-    inputs = keras.Input((latent_dim,), name="z")
-    h = layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project")(inputs)
+    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim)
+    h = layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project")(
+        _join(z, condition)
+    )
     h = layers.Reshape((h0, w0, filters[-1]), name="reshape")(h)
     for i, f in enumerate(reversed(filters)):
         h = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same",
@@ -101,13 +108,14 @@ def lstm_encoder(
     outputs: int | tuple[int, ...],
     units: tuple[int, ...] = (64,),
     code_activation: str | None = None,
+    condition_dim: int | None = None,
     name: str = "encoder",
 ) -> keras.Model:
     """Stacked LSTMs over a fixed-length (timesteps, features) sequence -> Dense head(s)."""
-    inputs = keras.Input(input_shape, name="x")
-    h = inputs
+    inputs, h, condition = _inputs(input_shape, "x", condition_dim)
     for i, u in enumerate(units):
         h = layers.LSTM(u, return_sequences=i < len(units) - 1, name=f"lstm_{i}")(h)
+    h = _join(h, condition)
     return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
 
 
@@ -116,16 +124,32 @@ def lstm_decoder(
     output_shape: tuple[int, int],
     units: tuple[int, ...] = (64,),
     output_activation: str | None = None,
+    condition_dim: int | None = None,
     name: str = "decoder",
 ) -> keras.Model:
     """Repeat the code at every step -> stacked LSTMs -> a Dense read-out per time step."""
     timesteps, features = output_shape
-    inputs = keras.Input((latent_dim,), name="z")
-    h = layers.RepeatVector(timesteps, name="repeat")(inputs)
+    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim)
+    h = layers.RepeatVector(timesteps, name="repeat")(_join(z, condition))
     for i, u in enumerate(reversed(units)):
         h = layers.LSTM(u, return_sequences=True, name=f"lstm_{i}")(h)
     h = layers.Dense(features, activation=output_activation, name="output")(h)
     return keras.Model(inputs, h, name=name)
+
+
+def _inputs(shape: tuple[int, ...], name: str, condition_dim: int | None):
+    """(model inputs, data input, condition input or None)."""
+    data = keras.Input(shape, name=name)
+    if condition_dim is None:
+        return data, data, None
+    condition = keras.Input((condition_dim,), name="condition")
+    return [data, condition], data, condition
+
+
+def _join(h, condition):
+    if condition is None:
+        return h
+    return layers.Concatenate(name="join_condition")([h, condition])
 
 
 def _heads(h, outputs: int | tuple[int, ...], activation: str | None):

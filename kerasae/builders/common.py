@@ -44,22 +44,23 @@ def make_networks(
     code_activation: str | None = None,
     out_activation: str | None = None,
     decoder_latent_dim: int | None = None,
-    encoder_input_shape: tuple[int, ...] | None = None,
+    condition_dim: int | None = None,
 ) -> tuple[keras.Model, keras.Model]:
     """An (encoder, decoder) mirror pair for `architecture` (default: from the input rank).
 
     `latent_dim` may be a tuple of head sizes (a VAE's mean and log-variance); the decoder then
-    takes `decoder_latent_dim` inputs.
+    takes `decoder_latent_dim` inputs. `condition_dim` adds a one-hot condition input to both.
     """
     architecture = architecture or default_architecture(input_shape)
     check_choice(architecture, ARCHITECTURES, "architecture")
     z_dim = decoder_latent_dim or latent_dim
-    enc_shape = encoder_input_shape or input_shape
+    enc = {"code_activation": code_activation, "condition_dim": condition_dim}
+    dec = {"output_activation": out_activation, "condition_dim": condition_dim}
     if architecture == "dense":
         hidden = check_units(hidden_units, "hidden_units")
         return (
-            networks.dense_encoder(enc_shape, latent_dim, hidden, activation, code_activation),
-            networks.dense_decoder(z_dim, input_shape, hidden, activation, out_activation),
+            networks.dense_encoder(input_shape, latent_dim, hidden, activation, **enc),
+            networks.dense_decoder(z_dim, input_shape, hidden, activation, **dec),
         )
     if architecture == "conv":
         if len(input_shape) != 3:
@@ -71,10 +72,8 @@ def make_networks(
         if not conv:
             raise ValueError("filters must name at least one convolution, e.g. (32, 64).")
         return (
-            networks.conv_encoder(enc_shape, latent_dim, conv, kernel_size, activation,
-                                  code_activation),
-            networks.conv_decoder(z_dim, input_shape, conv, kernel_size, activation,
-                                  out_activation),
+            networks.conv_encoder(input_shape, latent_dim, conv, kernel_size, activation, **enc),
+            networks.conv_decoder(z_dim, input_shape, conv, kernel_size, activation, **dec),
         )
     if len(input_shape) != 2:
         raise ValueError(
@@ -85,6 +84,6 @@ def make_networks(
     if not lstm:
         raise ValueError("units must name at least one LSTM layer, e.g. (64,).")
     return (
-        networks.lstm_encoder(enc_shape, latent_dim, lstm, code_activation),
-        networks.lstm_decoder(z_dim, input_shape, lstm, out_activation),
+        networks.lstm_encoder(input_shape, latent_dim, lstm, **enc),
+        networks.lstm_decoder(z_dim, input_shape, lstm, **dec),
     )

@@ -64,7 +64,7 @@ class Autoencoder(keras.Model):
         )
         self.variant = variant
         self.options = dict(options or {})
-        names = self.loss_term_names()
+        names = self.loss_term_names() + self.monitored_term_names()
         if len(set(names)) != len(names):
             raise ValueError(f"loss terms must have distinct names; got {names}.")
         self.term_trackers = [keras.metrics.Mean(name=name) for name in names]
@@ -97,8 +97,13 @@ class Autoencoder(keras.Model):
         """Names of the logged loss terms; `loss` is their sum."""
         return ["reconstruction_loss"] + [p.name for p in self.penalties]
 
+    def monitored_term_names(self) -> list[str]:
+        """Names of quantities logged beside the loss terms but not part of the loss."""
+        return []
+
     def loss_terms(self, x, condition, outputs) -> list:
-        """The scalar terms of the objective, in the order of `loss_term_names`."""
+        """The scalar terms of the objective, then the monitored quantities, in the order of
+        `loss_term_names() + monitored_term_names()`."""
         recon = ops.mean(self.per_example_reconstruction(x, outputs["decoder_output"]))
         return [recon] + [penalty(self, x, outputs) for penalty in self.penalties]
 
@@ -112,7 +117,7 @@ class Autoencoder(keras.Model):
         for tracker, value in zip(self.term_trackers, terms, strict=True):
             tracker.update_state(value, sample_weight=batch)
         total = terms[0]
-        for term in terms[1:]:
+        for term in terms[1 : len(self.loss_term_names())]:
             total = total + term
         if self.losses:  # weight regularisers of user-supplied networks
             total = total + ops.sum(self.losses)
@@ -167,35 +172,40 @@ class Autoencoder(keras.Model):
 
     # ----- graphs for the endpoints (also what export serves) -----------------------------
 
+    ENDPOINTS = ("encode", "decode", "reconstruct", "reconstruction_error")
+
     def endpoint(self, name: str) -> keras.Model:
-        """A Functional model for "encode", "decode", "reconstruct" or "reconstruction_error"."""
+        """A Functional model serving one of `ENDPOINTS` (what the numpy methods run and what
+        export serves), built once and reused."""
         cache = self._endpoints.models
         if name not in cache:
-            check_choice(name, ("encode", "decode", "reconstruct", "reconstruction_error"),
-                         "endpoint")
-            cache[name] = self._build_endpoint(name)
+            check_choice(name, self.ENDPOINTS, "endpoint")
+            data = (keras.Input((self.latent_dim,), name="z") if name == "decode"
+                    else keras.Input(self.data_shape, name="x"))
+            extra = self._condition_inputs()
+            condition = self.condition_code(extra[0]) if extra else None
+            outputs = self.endpoint_graph(name, data, condition)
+            cache[name] = keras.Model([data, *extra] if extra else data, outputs, name=name)
         return cache[name]
 
-    def _build_endpoint(self, name: str) -> keras.Model:
-        if name == "decode":
-            inputs = [keras.Input((self.latent_dim,), name="z")]
-        else:
-            inputs = [keras.Input(self.data_shape, name="x")]
-        inputs += self._condition_inputs()
-        data, condition = inputs[0], (inputs[1] if len(inputs) > 1 else None)
+    def endpoint_graph(self, name: str, data, condition=None):
+        """The symbolic computation behind endpoint `name`."""
         if name == "encode":
-            out = self.code_graph(data, condition)
-        elif name == "decode":
-            out = self.mean_graph(self.decoder_graph(data, condition))
-        elif name == "reconstruct":
-            out = self.mean_graph(self.decoder_graph(self.code_graph(data, condition), condition))
-        else:
-            decoded = self.decoder_graph(self.code_graph(data, condition), condition)
-            out = self.per_example_reconstruction(data, decoded)
-        return keras.Model(inputs if len(inputs) > 1 else inputs[0], out, name=name)
+            return self.code_graph(data, condition)
+        if name == "decode":
+            return self.mean_graph(self.decoder_graph(data, condition))
+        decoded = self.decoder_graph(self.code_graph(data, condition), condition)
+        if name == "reconstruct":
+            return self.mean_graph(decoded)
+        return self.per_example_reconstruction(data, decoded)
 
     def _condition_inputs(self) -> list:
+        """Extra endpoint inputs (the labels of a conditional model)."""
         return []
+
+    def condition_code(self, labels):
+        """What the networks are conditioned on, computed from the condition input."""
+        return labels
 
     def code_graph(self, x, condition=None):
         """The deterministic code of x (the posterior mean for VAEs)."""
