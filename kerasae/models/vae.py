@@ -16,7 +16,7 @@ import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice
+from kerasae._checks import check_choice, check_data
 from kerasae.layers import Sampling
 from kerasae.models.autoencoder import Autoencoder
 
@@ -213,6 +213,23 @@ class VariationalAutoencoder(Autoencoder):
         mean, log_var = self._run("encode_distribution", self._inputs_for(x, condition),
                                   batch_size)
         return mean, log_var
+
+    def log_likelihood(self, x, z, condition=None, batch_size: int = 1024) -> np.ndarray:
+        """log p(x | z) per example, shape (N,), in nats: the decoder's likelihood of x at z."""
+        x = self.check_inputs(x)
+        z = check_data(z, (self.latent_dim,), "z")
+        if len(z) != len(x):
+            raise ValueError(f"x and z must have the same length; got {len(x)} and {len(z)}.")
+        cache = self._endpoints.models
+        if "log_likelihood" not in cache:
+            data = keras.Input(self.data_shape, name="x")
+            code = keras.Input((self.latent_dim,), name="z")
+            extra = self._condition_inputs()
+            onehot = self.condition_code(extra[0]) if extra else None
+            out = -self.per_example_reconstruction(data, self.decoder_graph(code, onehot))
+            cache["log_likelihood"] = keras.Model([data, code, *extra], out, name="log_likelihood")
+        inputs = [x, *self._with_condition(z, condition)]
+        return cache["log_likelihood"].predict(inputs, batch_size=batch_size, verbose=0)
 
     def sample(self, n: int, seed: int | None = None, condition=None, batch_size: int = 256):
         """n draws from p(x) = E_z p(x | z), z ~ N(0, I), returned as decoder means.
