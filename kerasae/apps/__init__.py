@@ -1,0 +1,1 @@
+"""Applications built only on a model's public methods."""
