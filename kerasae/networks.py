@@ -1,7 +1,8 @@
 """Functional-API encoder/decoder pairs: dense, convolutional and recurrent, built as mirrors.
 
-Every builder returns a `keras.Model` whose layers have stable names, so weights saved on one
-backend load on another by path.
+Every builder returns a `keras.Model` whose layers have stable names prefixed by the network's
+name ("encoder_dense_0", "decoder_dense_0"): weights saved on one backend load on another by
+path, and the torch backend (which registers parameters by name) never sees two alike.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ def dense_encoder(
     `outputs` may be a tuple of sizes for several heads (the VAE's mean and log-variance).
     With `condition_dim`, a second input (a one-hot condition) joins after flattening.
     """
-    inputs, x, condition = _inputs(input_shape, "x", condition_dim)
-    h = layers.Flatten(name="flatten")(x) if len(input_shape) > 1 else x
+    inputs, x, condition = _inputs(input_shape, "x", condition_dim, name)
+    h = layers.Flatten(name=f"{name}_flatten")(x) if len(input_shape) > 1 else x
     h = _join(h, condition)
     for i, units in enumerate(hidden_units):
-        h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
-    return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
+        h = layers.Dense(units, activation=activation, name=f"{name}_dense_{i}")(h)
+    return keras.Model(inputs, _heads(h, outputs, code_activation, name), name=name)
 
 
 def dense_decoder(
@@ -44,13 +45,15 @@ def dense_decoder(
     name: str = "decoder",
 ) -> keras.Model:
     """Dense(hidden_units reversed...) -> Dense(prod(output_shape)) -> Reshape(output_shape)."""
-    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim)
+    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim, name)
     h = _join(z, condition)
     for i, units in enumerate(reversed(hidden_units)):
-        h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
-    h = layers.Dense(math.prod(output_shape), activation=output_activation, name="output")(h)
+        h = layers.Dense(units, activation=activation, name=f"{name}_dense_{i}")(h)
+    h = layers.Dense(
+        math.prod(output_shape), activation=output_activation, name=f"{name}_output"
+    )(h)
     if len(output_shape) > 1:
-        h = layers.Reshape(output_shape, name="reshape")(h)
+        h = layers.Reshape(output_shape, name=f"{name}_reshape")(h)
     return keras.Model(inputs, h, name=name)
 
 
@@ -65,12 +68,12 @@ def conv_encoder(
     name: str = "encoder",
 ) -> keras.Model:
     """Strided Conv2D blocks (each halves height and width) -> Flatten -> Dense head(s)."""
-    inputs, h, condition = _inputs(input_shape, "x", condition_dim)
+    inputs, h, condition = _inputs(input_shape, "x", condition_dim, name)
     for i, f in enumerate(filters):
         h = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation=activation,
-                          name=f"conv_{i}")(h)
-    h = _join(layers.Flatten(name="flatten")(h), condition)
-    return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
+                          name=f"{name}_conv_{i}")(h)
+    h = _join(layers.Flatten(name=f"{name}_flatten")(h), condition)
+    return keras.Model(inputs, _heads(h, outputs, code_activation, name), name=name)
 
 
 def conv_decoder(
@@ -86,20 +89,20 @@ def conv_decoder(
     """Mirror of `conv_encoder`: Dense -> Reshape -> Conv2DTranspose blocks -> crop -> Conv2D."""
     height, width, channels = output_shape
     h0, w0 = _downsampled(height, len(filters)), _downsampled(width, len(filters))
-    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim)
-    h = layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project")(
+    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim, name)
+    h = layers.Dense(h0 * w0 * filters[-1], activation=activation, name=f"{name}_project")(
         _join(z, condition)
     )
-    h = layers.Reshape((h0, w0, filters[-1]), name="reshape")(h)
+    h = layers.Reshape((h0, w0, filters[-1]), name=f"{name}_reshape")(h)
     for i, f in enumerate(reversed(filters)):
         h = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same",
-                                   activation=activation, name=f"deconv_{i}")(h)
+                                   activation=activation, name=f"{name}_deconv_{i}")(h)
     extra_h, extra_w = h0 * 2 ** len(filters) - height, w0 * 2 ** len(filters) - width
     if extra_h or extra_w:
         crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
-        h = layers.Cropping2D(crop, name="crop")(h)
+        h = layers.Cropping2D(crop, name=f"{name}_crop")(h)
     h = layers.Conv2D(channels, kernel_size, padding="same", activation=output_activation,
-                      name="output")(h)
+                      name=f"{name}_output")(h)
     return keras.Model(inputs, h, name=name)
 
 
@@ -112,11 +115,11 @@ def lstm_encoder(
     name: str = "encoder",
 ) -> keras.Model:
     """Stacked LSTMs over a fixed-length (timesteps, features) sequence -> Dense head(s)."""
-    inputs, h, condition = _inputs(input_shape, "x", condition_dim)
+    inputs, h, condition = _inputs(input_shape, "x", condition_dim, name)
     for i, u in enumerate(units):
-        h = layers.LSTM(u, return_sequences=i < len(units) - 1, name=f"lstm_{i}")(h)
+        h = layers.LSTM(u, return_sequences=i < len(units) - 1, name=f"{name}_lstm_{i}")(h)
     h = _join(h, condition)
-    return keras.Model(inputs, _heads(h, outputs, code_activation), name=name)
+    return keras.Model(inputs, _heads(h, outputs, code_activation, name), name=name)
 
 
 def lstm_decoder(
@@ -129,34 +132,37 @@ def lstm_decoder(
 ) -> keras.Model:
     """Repeat the code at every step -> stacked LSTMs -> a Dense read-out per time step."""
     timesteps, features = output_shape
-    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim)
-    h = layers.RepeatVector(timesteps, name="repeat")(_join(z, condition))
+    inputs, z, condition = _inputs((latent_dim,), "z", condition_dim, name)
+    h = layers.RepeatVector(timesteps, name=f"{name}_repeat")(_join(z, condition))
     for i, u in enumerate(reversed(units)):
-        h = layers.LSTM(u, return_sequences=True, name=f"lstm_{i}")(h)
-    h = layers.Dense(features, activation=output_activation, name="output")(h)
+        h = layers.LSTM(u, return_sequences=True, name=f"{name}_lstm_{i}")(h)
+    h = layers.Dense(features, activation=output_activation, name=f"{name}_output")(h)
     return keras.Model(inputs, h, name=name)
 
 
-def _inputs(shape: tuple[int, ...], name: str, condition_dim: int | None):
+def _inputs(shape: tuple[int, ...], name: str, condition_dim: int | None, prefix: str):
     """(model inputs, data input, condition input or None)."""
     data = keras.Input(shape, name=name)
     if condition_dim is None:
         return data, data, None
-    condition = keras.Input((condition_dim,), name="condition")
+    condition = keras.Input((condition_dim,), name=f"{prefix}_condition")
     return [data, condition], data, condition
 
 
 def _join(h, condition):
     if condition is None:
         return h
-    return layers.Concatenate(name="join_condition")([h, condition])
+    prefix = condition.name.rsplit("_condition", 1)[0]
+    return layers.Concatenate(name=f"{prefix}_join_condition")([h, condition])
 
 
-def _heads(h, outputs: int | tuple[int, ...], activation: str | None):
+def _heads(h, outputs: int | tuple[int, ...], activation: str | None, prefix: str):
     if isinstance(outputs, int):
-        return layers.Dense(outputs, activation=activation, name="code")(h)
+        return layers.Dense(outputs, activation=activation, name=f"{prefix}_code")(h)
     names = ("mean", "log_var") if len(outputs) == 2 else [f"head_{i}" for i in range(len(outputs))]
-    return [layers.Dense(n, name=nm)(h) for n, nm in zip(outputs, names, strict=True)]
+    return [
+        layers.Dense(n, name=f"{prefix}_{nm}")(h) for n, nm in zip(outputs, names, strict=True)
+    ]
 
 
 def _downsampled(size: int, times: int) -> int:
