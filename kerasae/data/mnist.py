@@ -48,7 +48,9 @@ def load_mnist(directory: str | os.PathLike | None = None) -> tuple[Split, Split
     for name, count in (("train.npz", 60000), ("test.npz", 10000)):
         path = Path(directory) / name
         if not path.is_file():
-            raise FileNotFoundError(f"MNIST file {path} is missing; expected {name} in {directory}.")
+            raise FileNotFoundError(
+                f"MNIST file {path} is missing; expected {name} in {directory}."
+            )
         _verify(path, FULL_SHA256[name])
         with np.load(path) as arrays:
             x, y = arrays["x"], arrays["y"]
