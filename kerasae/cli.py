@@ -1,4 +1,7 @@
-"""The `kerasae` command."""
+"""The `kerasae` command: list and inspect presets, export, publish, reconstruct, demo.
+
+Pick the backend with KERAS_BACKEND (tensorflow, jax or torch) as for any Keras program.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +11,176 @@ import sys
 import time
 from pathlib import Path
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 
-def main(argv: list[str] | None = None) -> int:
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kerasae",
-        description="A Keras 3 model zoo of autoencoders (TensorFlow, JAX or PyTorch backend; "
-        "pick one with KERAS_BACKEND).",
+        description="A Keras 3 model zoo of autoencoders with pretrained presets. The backend "
+        "is chosen by KERAS_BACKEND (tensorflow, jax or torch).",
+        epilog="Handles are a bundled preset name (see `kerasae list`), a preset folder, or "
+        "hf://org/repo[@revision] on the Hugging Face Hub.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("variants", help="list the autoencoder variants kerasae.build knows")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("variants", help="list the architectures kerasae.build knows")
+    commands.add_parser("list", help="list the bundled pretrained presets")
+    info = commands.add_parser("info", help="show a preset's metadata (metrics, input, files)")
+    info.add_argument("handle", help="preset name, folder or hf://org/repo")
+
+    export = commands.add_parser(
+        "export", help="export a preset for serving (TF SavedModel or ONNX)",
+        description="Write the preset's deterministic endpoints (encode, decode, reconstruct, "
+        "reconstruction_error) as a TF SavedModel with named signatures or as one ONNX file "
+        "per endpoint. The result loads without kerasae.",
+    )
+    export.add_argument("handle", help="preset name, folder or hf://org/repo")
+    export.add_argument("path", help="output folder")
+    export.add_argument("--format", choices=("tf_saved_model", "onnx"), default="tf_saved_model")
+
+    push = commands.add_parser(
+        "push", help="upload a preset folder to the Hugging Face Hub",
+        description="Upload a preset folder to hf://org/repo[@branch]. The token is taken "
+        "from HF_TOKEN or your `hf auth login`; it is never passed on the command line.",
+    )
+    push.add_argument("folder", help="preset folder (written by kerasae.save_preset)")
+    push.add_argument("repo", help="hf://org/repo or hf://org/repo@branch")
+    push.add_argument("--private", action="store_true", help="create the repository private")
+    push.add_argument("--message", help="commit message")
+
+    recon = commands.add_parser(
+        "reconstruct", help="reconstruct inputs from .npy/.npz or image files",
+        description="Reconstruct a numpy array (.npy, or the first array of a .npz) of shape "
+        "(N, *input_shape), or image files (resized and scaled to [0, 1]). Writes "
+        "reconstructions.npy, errors.json (one reconstruction error per input) and, for images, "
+        "reconstructions.png into --out.",
+    )
+    recon.add_argument("handle", help="preset name, folder or hf://org/repo")
+    recon.add_argument("inputs", nargs="+", help="one .npy/.npz file or image files")
+    recon.add_argument("--out", default="outputs/reconstruct", help="output folder")
+
     demo = commands.add_parser(
         "demo",
-        help="train a small convolutional AE and a VAE on the bundled MNIST sample and write "
-        "pictures and metrics (no network, a minute or two on 2 CPU cores)",
+        help="the README's main job: train a conv AE and a VAE on the bundled MNIST sample and "
+        "write pictures and metrics (no network, a minute or two on 2 CPU cores)",
     )
     demo.add_argument("--out", default="outputs/demo", help="folder for pictures and metrics")
     demo.add_argument("--epochs", type=int, default=30, help="training epochs per model")
-    args = parser.parse_args(argv)
-    if args.command == "variants":
-        import kerasae
+    return parser
 
-        print("\n".join(kerasae.variants()))
-        return 0
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, ConnectionError, FileNotFoundError, RuntimeError) as error:
+        print(f"kerasae {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_variants(args) -> int:
+    import kerasae
+
+    print("\n".join(kerasae.variants()))
+    return 0
+
+
+def cmd_list(args) -> int:
+    import kerasae
+
+    names = kerasae.list_models()
+    if not names:
+        print("no bundled presets")
+    for name in names:
+        meta = kerasae.model_info(name)
+        metrics = ", ".join(
+            f"{k}={v['value']}" for k, v in sorted(meta.get("metrics", {}).items())
+            if isinstance(v, dict)
+        )
+        print(f"{name:28s} {meta.get('variant', ''):15s} {metrics}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from kerasae.hub import read_metadata, resolve
+
+    print(json.dumps(read_metadata(resolve(args.handle)), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_export(args) -> int:
+    import kerasae
+
+    model = kerasae.load(args.handle, compile=False)
+    path = kerasae.export(model, args.path, format=args.format)
+    print(f"exported {args.handle} as {args.format} to {path}")
+    return 0
+
+
+def cmd_push(args) -> int:
+    import kerasae
+
+    info = kerasae.push(args.folder, args.repo, private=args.private,
+                        commit_message=args.message)
+    print(f"pushed {args.folder} to {args.repo}: {getattr(info, 'commit_url', info)}")
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    import numpy as np
+
+    import kerasae
+    from kerasae.apps.pictures import image_rows
+
+    model = kerasae.load(args.handle, compile=False)
+    x, from_images = read_inputs(args.inputs, model.data_shape)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    recon = model.reconstruct(x)
+    errors = model.reconstruction_error(x)
+    np.save(out / "reconstructions.npy", recon)
+    (out / "errors.json").write_text(json.dumps([float(e) for e in errors], indent=1) + "\n")
+    if from_images or len(model.data_shape) == 3:
+        image_rows([x[:16], recon[:16]], out / "reconstructions.png",
+                   titles=["inputs", f"{args.handle} reconstructions"])
+    summary = {"inputs": len(x), "mean_error": float(errors.mean()), "out": str(out)}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def read_inputs(paths: list[str], shape: tuple[int, ...]):
+    """(array (N, *shape) float32, whether it came from image files)."""
+    import numpy as np
+
+    files = [Path(p) for p in paths]
+    for file in files:
+        if not file.is_file():
+            raise FileNotFoundError(f"input file {file} does not exist.")
+    if len(files) == 1 and files[0].suffix in (".npy", ".npz"):
+        data = np.load(files[0])
+        if files[0].suffix == ".npz":
+            data = data[data.files[0]]
+        return np.asarray(data, dtype="float32"), False
+    if not all(f.suffix.lower() in IMAGE_SUFFIXES for f in files):
+        raise ValueError(
+            "inputs must be one .npy/.npz file or image files "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))}); got {', '.join(map(str, files))}."
+        )
+    if len(shape) != 3:
+        raise ValueError(f"image inputs need an image model; this preset takes shape {shape}.")
+    from PIL import Image
+
+    height, width, channels = shape
+    mode = "L" if channels == 1 else "RGB"
+    images = []
+    for file in files:
+        with Image.open(file) as image:
+            image = image.convert(mode).resize((width, height), Image.BILINEAR)
+            images.append(np.asarray(image, dtype="float32").reshape(height, width, channels))
+    return np.stack(images) / 255.0, True
+
+
+def cmd_demo(args) -> int:
     return run_demo(Path(args.out), args.epochs)
 
 
@@ -79,6 +230,17 @@ def run_demo(out: Path, epochs: int) -> int:
     print(json.dumps(metrics, indent=2))
     print(f"pictures and metrics written to {out}/")
     return 0
+
+
+COMMANDS = {
+    "variants": cmd_variants,
+    "list": cmd_list,
+    "info": cmd_info,
+    "export": cmd_export,
+    "push": cmd_push,
+    "reconstruct": cmd_reconstruct,
+    "demo": cmd_demo,
+}
 
 
 if __name__ == "__main__":
