@@ -40,11 +40,20 @@ class _Corruption(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="kerasae")
 class GaussianCorruption(_Corruption):
-    """Additive Gaussian noise with standard deviation `level` (any scale of data)."""
+    """Additive Gaussian noise with standard deviation `level` (any scale of data), optionally
+    clipped back into the data's range `clip=(low, high)`, as for images in [0, 1]."""
+
+    def __init__(self, level: float, clip: tuple[float, float] | None = None, **kwargs):
+        super().__init__(level, **kwargs)
+        self.clip = None if clip is None else (float(clip[0]), float(clip[1]))
 
     def corrupt(self, inputs):
         noise = keras.random.normal(ops.shape(inputs), stddev=self.level, seed=self.seed_generator)
-        return inputs + ops.cast(noise, inputs.dtype)
+        noisy = inputs + ops.cast(noise, inputs.dtype)
+        return noisy if self.clip is None else ops.clip(noisy, *self.clip)
+
+    def get_config(self):
+        return {**super().get_config(), "clip": self.clip}
 
 
 @keras.saving.register_keras_serializable(package="kerasae")
@@ -74,13 +83,16 @@ class SaltAndPepperCorruption(_Corruption):
         return {**super().get_config(), "low": self.low, "high": self.high}
 
 
-def corruption(noise: str, level: float, seed: int | None = None) -> _Corruption:
-    """The corruption layer for `noise` ("gaussian", "masking" or "salt_and_pepper")."""
+def corruption(noise: str, level: float, seed: int | None = None,
+               clip: tuple[float, float] | None = None) -> _Corruption:
+    """The corruption layer for `noise` ("gaussian", "masking" or "salt_and_pepper").
+
+    `clip` keeps Gaussian-noised data in a range (the other two never leave it)."""
     check_choice(noise, NOISE_KINDS, "noise")
     if noise == "gaussian":
         if not level >= 0:
             raise ValueError(f"noise_level (a standard deviation) must be >= 0; got {level!r}.")
-        return GaussianCorruption(level, seed=seed, name="corruption")
+        return GaussianCorruption(level, clip=clip, seed=seed, name="corruption")
     check_range(level, 0.0, 1.0, f"noise_level (the fraction of corrupted elements for {noise!r})")
     layer = MaskingCorruption if noise == "masking" else SaltAndPepperCorruption
     return layer(level, seed=seed, name="corruption")

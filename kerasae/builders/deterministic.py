@@ -102,9 +102,13 @@ def denoising_autoencoder(input_shape, latent_dim, noise="gaussian", noise_level
                           hidden_units=(256,), activation="relu", architecture=None,
                           filters=(32, 64), reconstruction_loss="mse"):
     """Corrupts the input while training and reconstructs the clean input; inference is clean.
-    noise_level: the standard deviation ("gaussian") or the corrupted fraction (the others)."""
+    noise_level: the standard deviation ("gaussian") or the corrupted fraction (the others).
+    With reconstruction_loss="bce" (data in [0, 1]) Gaussian-noised inputs are clipped to
+    [0, 1], as noisy images are."""
+    clip = (0.0, 1.0) if reconstruction_loss == "bce" else None
     return _autoencoder(input_shape, latent_dim, reconstruction_loss,
-                        noise=corruption(noise, noise_level, seed), architecture=architecture,
+                        noise=corruption(noise, noise_level, seed, clip),
+                        architecture=architecture,
                         hidden_units=hidden_units, filters=filters, activation=activation)
 
 
