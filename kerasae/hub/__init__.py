@@ -7,7 +7,7 @@ import os
 import keras
 
 from kerasae.hub.integrity import IntegrityError
-from kerasae.hub.preset import load_preset, read_metadata, save_preset
+from kerasae.hub.preset import load_preset, read_metadata, save_preset, update_metadata
 from kerasae.hub.registry import list_models, model_info, resolve
 from kerasae.hub.remote import push
 
@@ -29,4 +29,5 @@ __all__ = [
     "read_metadata",
     "resolve",
     "save_preset",
+    "update_metadata",
 ]

@@ -50,6 +50,24 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     return directory
 
 
+def update_metadata(directory: str | os.PathLike, **fields: Any) -> dict[str, Any]:
+    """Change metadata fields (e.g. metrics after evaluation) and regenerate the model card,
+    atomically, keeping config.json and the weights byte for byte."""
+    import shutil
+
+    directory = Path(directory)
+    meta = read_metadata(directory)
+    verify_files(directory, meta.get("files", {}))
+    meta.update(fields)
+    with atomic_directory(directory) as tmp:
+        for name in (CONFIG, WEIGHTS):
+            shutil.copy2(directory / name, tmp / name)
+        (tmp / CARD).write_text(model_card(meta))
+        meta["files"] = {name: sha256(tmp / name) for name in (CONFIG, WEIGHTS, CARD)}
+        (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta
+
+
 def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
     """metadata.json of a preset folder, checked to be one this kerasae can read."""
     path = Path(directory) / METADATA
