@@ -1,0 +1,213 @@
+"""One training recipe per bundled preset: data, architecture, optimiser, epochs, seed.
+
+`scripts/train.py NAME` runs a recipe and writes weights/NAME; `scripts/evaluate.py NAME`
+measures it on held-out data and writes the numbers into its metadata and model card.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+MNIST = {
+    "name": "mnist",
+    "hub_id": "ylecun/mnist",
+    "licence": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
+}
+
+
+def data_root() -> Path:
+    """$KERASAE_DATA_DIR, else ../shared/data beside this checkout."""
+    return Path(os.environ.get("KERASAE_DATA_DIR", DEFAULT_DATA_ROOT))
+
+
+@dataclass
+class TrainingData:
+    """What fit and evaluate need: inputs as `fit` takes them, plus held-out data."""
+
+    train: Any
+    validation: Any
+    test: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    variant: str
+    build: dict[str, Any]
+    data: Callable[[], TrainingData]
+    dataset: dict[str, Any]
+    preprocessing: str
+    epochs: int
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    seed: int = 0
+    description: str = ""
+    licence: str = "Apache-2.0 (weights); see the dataset licence"
+    tags: tuple[str, ...] = ()
+
+
+# ----- data ------------------------------------------------------------------------------
+
+
+def _mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    from kerasae.data import load_mnist
+
+    return load_mnist(data_root() / "mnist")
+
+
+def mnist_images() -> TrainingData:
+    """Train on train[:55000], validate on train[55000:], report on the 10,000 test images."""
+    (x, y), (x_test, y_test) = _mnist()
+    return TrainingData(train=x[:55000], validation=x[55000:],
+                        test={"x": x_test, "y": y_test, "x_train": x[:55000], "y_train": y[:55000]})
+
+
+def mnist_with_labels() -> TrainingData:
+    (x, y), (x_test, y_test) = _mnist()
+    return TrainingData(train=[x[:55000], y[:55000]], validation=[x[55000:], y[55000:]],
+                        test={"x": x_test, "y": y_test})
+
+
+class DynamicBinarization(keras.utils.PyDataset):
+    """Re-draws the Bernoulli binarisation of MNIST at every epoch, the standard regulariser
+    for likelihood benchmarks on binarised MNIST."""
+
+    def __init__(self, x: np.ndarray, batch_size: int, seed: int = 0):
+        super().__init__()
+        self.x, self.batch_size = x, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x))
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.x) / self.batch_size))
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        probabilities = self.x[rows]
+        return (self.rng.random(probabilities.shape) < probabilities).astype("float32")
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.x))
+
+
+def binarized_mnist() -> TrainingData:
+    from kerasae.data import load_mnist
+
+    (x, _), (x_test, y_test) = load_mnist(data_root() / "mnist")
+    rng = np.random.default_rng(1)  # fixed binarisation of the held-out images
+    fixed = lambda a: (rng.random(a.shape) < a).astype("float32")  # noqa: E731
+    validation = fixed(x[55000:])
+    return TrainingData(
+        train=DynamicBinarization(x[:55000], batch_size=100, seed=0),
+        validation=validation,
+        test={"x": fixed(x_test), "y": y_test},
+    )
+
+
+# ----- the zoo ---------------------------------------------------------------------------
+
+IMAGE = {"input_shape": (28, 28, 1)}
+MNIST_PREPROCESSING = "pixels / 255 as float32, shape (N, 28, 28, 1), values in [0, 1]"
+
+RECIPES: dict[str, Recipe] = {
+    "ae_mnist": Recipe(
+        variant="ae",
+        build={**IMAGE, "latent_dim": 32, "architecture": "dense", "hidden_units": (256,),
+               "reconstruction_loss": "bce"},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=30,
+        description="Undercomplete dense autoencoder, 784-256-32-256-784, ReLU, sigmoid output.",
+    ),
+    "linear_ae_mnist": Recipe(
+        variant="linear_ae",
+        build={**IMAGE, "latent_dim": 32},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=60, batch_size=256, learning_rate=3e-3,
+        description="Linear autoencoder with a 32-dimensional code: no nonlinearity, squared "
+        "error. Its optimum spans the top-32 PCA subspace of the training images.",
+    ),
+    "deep_ae_mnist": Recipe(
+        variant="deep_ae",
+        build={**IMAGE, "latent_dim": 32, "hidden_units": (512, 256, 128),
+               "reconstruction_loss": "bce"},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=30,
+        description="Deep symmetric dense autoencoder 784-512-256-128-32, mirrored decoder.",
+    ),
+    "conv_ae_mnist": Recipe(
+        variant="conv_ae",
+        build={**IMAGE, "latent_dim": 32, "filters": (32, 64), "reconstruction_loss": "bce"},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=20,
+        description="Convolutional autoencoder: two stride-2 convolutions (32, 64 filters), a "
+        "32-dimensional code, transposed convolutions back.",
+    ),
+    "denoising_ae_mnist": Recipe(
+        variant="denoising_ae",
+        build={**IMAGE, "latent_dim": 64, "architecture": "conv", "filters": (32, 64),
+               "noise": "gaussian", "noise_level": 0.5, "seed": 0, "reconstruction_loss": "bce"},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=20,
+        description="Convolutional denoising autoencoder trained on Gaussian noise of standard "
+        "deviation 0.5 clipped to [0, 1]; reconstructs the clean digit.",
+    ),
+    "sparse_ae_mnist": Recipe(
+        variant="sparse_ae",
+        build={**IMAGE, "latent_dim": 196, "architecture": "dense", "hidden_units": (),
+               "sparsity": "kl", "rho": 0.05, "beta": 0.01, "reconstruction_loss": "bce"},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=30,
+        description="Single-layer sparse autoencoder, 196 sigmoid hidden units, KL sparsity "
+        "penalty with target mean activation rho = 0.05.",
+    ),
+    "contractive_ae_mnist": Recipe(
+        variant="contractive_ae",
+        build={**IMAGE, "latent_dim": 64, "architecture": "dense", "hidden_units": (),
+               "contractive_weight": 0.01, "reconstruction_loss": "bce"},
+        data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
+        preprocessing=MNIST_PREPROCESSING, epochs=20,
+        description="Contractive autoencoder, 64 sigmoid hidden units, penalty 0.01 times the "
+        "squared Frobenius norm of the encoder Jacobian.",
+    ),
+    "vae_mnist": Recipe(
+        variant="vae",
+        build={**IMAGE, "latent_dim": 32, "architecture": "dense", "hidden_units": (512, 256),
+               "likelihood": "bernoulli", "kl_warmup_steps": 10000, "seed": 0},
+        data=binarized_mnist,
+        dataset={**MNIST, "split": "train[:55000], dynamically binarised"},
+        preprocessing="pixels / 255, then binarised by Bernoulli sampling (x > U(0, 1)); "
+        "shape (N, 28, 28, 1)",
+        epochs=300, batch_size=100, learning_rate=1e-3,
+        description="VAE with a Bernoulli decoder (logits), 32-dimensional Gaussian latent, dense "
+        "784-512-256 encoder and mirrored decoder, trained on dynamically binarised MNIST with "
+        "a linear KL warm-up over the first 10,000 steps.",
+    ),
+    "cvae_mnist": Recipe(
+        variant="cvae",
+        build={**IMAGE, "latent_dim": 16, "num_classes": 10, "architecture": "dense",
+               "hidden_units": (512, 256), "seed": 0},
+        data=mnist_with_labels, dataset={**MNIST, "split": "train[:55000] with labels"},
+        preprocessing=MNIST_PREPROCESSING + "; condition: integer digit label 0-9",
+        epochs=40, batch_size=100,
+        description="Conditional VAE: encoder and decoder see the one-hot digit label; "
+        "sample(n, condition=digit) draws that digit.",
+    ),
+}
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        import difflib
+
+        close = difflib.get_close_matches(name, RECIPES, n=3)
+        raise SystemExit(f"unknown preset {name!r}; recipes: {sorted(RECIPES)}"
+                         + (f"; did you mean {close}?" if close else ""))
+    return RECIPES[name]
