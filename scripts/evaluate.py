@@ -1,0 +1,239 @@
+"""Measure a bundled preset on held-out data and write the numbers into its model card.
+
+    KERAS_BACKEND=tensorflow python scripts/evaluate.py vae_mnist [--dry-run]
+
+Every number in a model card comes from here; rerun it to check them. Targets are the
+published reference points each preset aims at; a missed target is stated in the card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recipes import RECIPES, Recipe, recipe  # noqa: E402
+
+import kerasae  # noqa: E402
+from kerasae import metrics  # noqa: E402
+from kerasae.hub import update_metadata  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+Metrics = dict[str, dict]
+
+
+def metric(value: float, description: str, split: str = "test", target: str | None = None,
+           **extra) -> dict:
+    entry = {"value": round(float(value), 4), "split": split, "description": description}
+    if target is not None:
+        entry["target"] = target
+    return {**entry, **extra}
+
+
+def reconstruction_metrics(model, x) -> Metrics:
+    recon = model.reconstruct(x)
+    return {
+        "test_mse": metric(np.mean((recon - x) ** 2), "mean squared error per pixel"),
+        "test_psnr_db": metric(metrics.psnr(x, recon).mean(), "mean PSNR per image (dB)"),
+    }
+
+
+def eval_reconstruction(model, r: Recipe, data) -> Metrics:
+    return reconstruction_metrics(model, data.test["x"])
+
+
+def eval_linear(model, r: Recipe, data) -> Metrics:
+    x_train, x_test = data.test["x_train"], data.test["x"]
+    agreement = metrics.pca_agreement(x_train, x_test, model)
+    kernel = keras.ops.convert_to_numpy(model.decoder.get_layer("decoder_output").kernel)
+    angles = metrics.decoder_pca_angles(kernel, x_train, k=model.latent_dim)
+    return {
+        "test_mse": metric(agreement["model_mse"], "mean squared error per pixel"),
+        "pca_test_mse": metric(agreement["pca_mse"],
+                               f"PCA with k={agreement['k']} fitted on the training images"),
+        "relative_gap_to_pca": metric(agreement["relative_gap"],
+                                      "test MSE / PCA test MSE - 1", target="<= 0.01"),
+        "max_principal_angle_deg": metric(angles.max(), "largest principal angle between the "
+                                          "decoder's column space and the PCA subspace",
+                                          split="train"),
+    }
+
+
+def eval_denoising(model, r: Recipe, data) -> Metrics:
+    x = data.test["x"]
+    noisy = np.clip(x + np.random.default_rng(0).normal(0, 0.5, x.shape), 0, 1).astype("float32")
+    clean = model.reconstruct(noisy)
+    return {
+        **reconstruction_metrics(model, x),
+        "denoised_psnr_db": metric(metrics.psnr(x, clean).mean(),
+                                   "PSNR of denoised test images, Gaussian noise sigma=0.5 "
+                                   "clipped to [0, 1], noise seed 0", target=">= 20"),
+        "noisy_psnr_db": metric(metrics.psnr(x, noisy).mean(), "PSNR of the noisy inputs"),
+    }
+
+
+def eval_sparse(model, r: Recipe, data) -> Metrics:
+    codes = model.encode(data.test["x"])
+    rho = r.build["rho"]
+    mean = codes.mean()
+    return {
+        **reconstruction_metrics(model, data.test["x"]),
+        "mean_activation": metric(mean, f"mean code activation on test images (target rho={rho})"),
+        "activation_relative_error": metric(abs(mean - rho) / rho, "|mean activation - rho| / rho",
+                                            target="<= 0.10"),
+    }
+
+
+def eval_probe(model, r: Recipe, data) -> Metrics:
+    out = reconstruction_metrics(model, data.test["x"])
+    accuracy = metrics.linear_probe_accuracy(model.encode(data.test["x_train"]),
+                                             data.test["y_train"], model.encode(data.test["x"]),
+                                             data.test["y"])
+    out["linear_probe_accuracy"] = metric(accuracy, "logistic regression on the codes, trained "
+                                          "on the training images, accuracy on the test images")
+    return out
+
+
+def eval_conv(model, r: Recipe, data) -> Metrics:
+    """Reconstruction, plus the one-class protocol of Ruff et al. (Deep SVDD, 2018): for each
+    digit, train the same architecture on that digit only and score the whole test set."""
+    out = reconstruction_metrics(model, data.test["x"])
+    x_train, y_train = data.test["x_train"], data.test["y_train"]
+    x_test, y_test = data.test["x"], data.test["y"]
+    aurocs = []
+    for digit in range(10):
+        keras.utils.set_random_seed(digit)
+        one_class = kerasae.build(r.variant, **r.build)
+        one_class.compile(optimizer=keras.optimizers.Adam(r.learning_rate))
+        one_class.fit(x_train[y_train == digit], epochs=ONE_CLASS_EPOCHS, batch_size=r.batch_size,
+                      verbose=0)
+        score = one_class.reconstruction_error(x_test)
+        aurocs.append(metrics.auroc(score, (y_test != digit).astype(int)))
+        print(f"  one-class digit {digit}: AUROC {aurocs[-1]:.4f}", flush=True)
+    out["one_class_mean_auroc"] = metric(
+        np.mean(aurocs), f"mean over digits of the test AUROC of a {r.variant} trained "
+        f"{ONE_CLASS_EPOCHS} epochs on one digit (anomaly = any other digit)", target=">= 0.93",
+        per_digit=[round(float(a), 4) for a in aurocs])
+    return out
+
+
+ONE_CLASS_EPOCHS = 20
+
+
+def eval_vae(model, r: Recipe, data) -> Metrics:
+    x = data.test["x"]
+    bound = metrics.importance_weighted_bound(model, x, k=IWAE_K, seed=0)
+    elbo = metrics.importance_weighted_bound(model, x, k=1, seed=0)
+    units = metrics.active_units(model, x)
+    return {
+        "test_nll_nats": metric(-bound.mean(), f"negative log-likelihood, importance-weighted "
+                                f"bound with k={IWAE_K} (seed 0), MNIST test images binarised "
+                                "by Bernoulli sampling (seed 1)", target="<= 89.5"),
+        "test_negative_elbo_nats": metric(-elbo.mean(), "negative ELBO (k=1 estimate)"),
+        "active_units": metric(units["num_active"], f"latent dimensions (of {model.latent_dim}) "
+                               "whose posterior mean varies, Cov > 0.01"),
+    }
+
+
+IWAE_K = 1000
+
+
+def eval_cvae(model, r: Recipe, data) -> Metrics:
+    """Samples conditioned on each digit, classified by a CNN trained on MNIST."""
+    x_test, y_test = data.test["x"], data.test["y"]
+    x_train, y_train = data.train
+    classifier = digit_classifier(x_train, y_train)
+    test_accuracy = float(np.mean(classifier.predict(x_test, verbose=0).argmax(-1) == y_test))
+    labels = np.repeat(np.arange(10), 100)
+    samples = model.sample(len(labels), seed=0, condition=labels)
+    hits = classifier.predict(samples, verbose=0).argmax(-1) == labels
+    return {
+        "conditional_sample_accuracy": metric(
+            hits.mean(), "fraction of 1,000 samples (100 per digit, seed 0) that a CNN trained "
+            f"on MNIST (test accuracy {test_accuracy:.4f}) classifies as the requested digit",
+            split="samples", target=">= 0.90"),
+        "test_negative_elbo_nats": metric(
+            -metrics.importance_weighted_bound(model, x_test, k=1, seed=0,
+                                               condition=y_test).mean(),
+            "negative ELBO on test images (k=1), continuous pixels as Bernoulli means"),
+    }
+
+
+def digit_classifier(x, y) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.Flatten(), layers.Dropout(0.3), layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=3, batch_size=128, verbose=0)
+    return model
+
+
+EVALUATIONS: dict[str, Callable] = {
+    "ae_mnist": eval_reconstruction,
+    "deep_ae_mnist": eval_probe,
+    "linear_ae_mnist": eval_linear,
+    "conv_ae_mnist": eval_conv,
+    "denoising_ae_mnist": eval_denoising,
+    "sparse_ae_mnist": eval_sparse,
+    "contractive_ae_mnist": eval_probe,
+    "vae_mnist": eval_vae,
+    "cvae_mnist": eval_cvae,
+}
+
+
+def missed_targets(found: Metrics) -> list[str]:
+    missed = []
+    for name, m in found.items():
+        target = m.get("target")
+        if not target:
+            continue
+        op, bound = target.split()
+        ok = m["value"] <= float(bound) if op == "<=" else m["value"] >= float(bound)
+        if not ok:
+            missed.append(f"{name} = {m['value']} misses its target {target}")
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("preset", choices=sorted(EVALUATIONS), metavar="PRESET")
+    parser.add_argument("--weights", type=Path, default=ROOT / "weights")
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write the card")
+    args = parser.parse_args(argv)
+    if args.preset not in RECIPES:
+        raise SystemExit(f"no recipe for {args.preset}")
+    r = recipe(args.preset)
+    folder = args.weights / args.preset
+    model = kerasae.load(str(folder))
+    start = time.time()
+    found = EVALUATIONS[args.preset](model, r, r.data())
+    missed = missed_targets(found)
+    print(json.dumps(found, indent=2))
+    for line in missed:
+        print("MISSED:", line)
+    if not args.dry_run:
+        backend = keras.backend.backend()
+        command = f"KERAS_BACKEND={backend} python scripts/evaluate.py {args.preset}"
+        notes = ("Targets missed after the training in this card: " + "; ".join(missed) + "."
+                 if missed else "Every target listed in the metrics table is met.")
+        update_metadata(folder, metrics=found, notes=notes,
+                        evaluation={"command": command, "seconds": round(time.time() - start, 1)})
+        print(f"updated {folder}/metadata.json and README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
