@@ -31,7 +31,7 @@ Metrics = dict[str, dict]
 
 def metric(value: float, description: str, split: str = "test", target: str | None = None,
            **extra) -> dict:
-    entry = {"value": round(float(value), 4), "split": split, "description": description}
+    entry = {"value": float(f"{float(value):.6g}"), "split": split, "description": description}
     if target is not None:
         entry["target"] = target
     return {**entry, **extra}

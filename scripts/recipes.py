@@ -50,7 +50,8 @@ class Recipe:
     learning_rate: float = 1e-3
     seed: int = 0
     description: str = ""
-    licence: str = "Apache-2.0 (weights); see the dataset licence"
+    licence: str = "CC BY-SA 3.0, as the MNIST images the weights were trained on"
+    licence_id: str = "cc-by-sa-3.0"
     tags: tuple[str, ...] = ()
 
 

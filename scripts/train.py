@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": r.dataset,
         "preprocessing": r.preprocessing,
         "licence": r.licence,
+        "licence_id": r.licence_id,
         "tags": list(r.tags),
         "training": {
             "command": command,

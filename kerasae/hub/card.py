@@ -51,8 +51,8 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
         f"# {name}",
         "",
-        f"A `{meta.get('variant')}` autoencoder from [kerasae](https://github.com/kerasae/kerasae),"
-        " a Keras 3 model zoo that runs on TensorFlow, JAX and PyTorch.",
+        f"A `{meta.get('variant')}` autoencoder from kerasae, a Keras 3 model zoo that runs on "
+        "TensorFlow, JAX and PyTorch.",
         "",
     ]
     if meta.get("description"):
@@ -72,12 +72,12 @@ def model_card(meta: dict[str, Any]) -> str:
     ]
     metrics = meta.get("metrics") or {}
     if metrics:
-        lines += ["## Metrics (held-out data)", "", "| metric | value | split | meaning |",
-                  "|---|---|---|---|"]
+        lines += ["## Metrics (held-out data)", "",
+                  "| metric | value | target | split | meaning |", "|---|---|---|---|---|"]
         for key, m in sorted(metrics.items()):
             if isinstance(m, dict):
-                lines.append(f"| {key} | {m.get('value')} | {m.get('split', '')} | "
-                             f"{m.get('description', '')} |")
+                lines.append(f"| {key} | {m.get('value')} | {m.get('target', '')} | "
+                             f"{m.get('split', '')} | {m.get('description', '')} |")
         lines.append("")
     if meta.get("notes"):
         lines += ["## Notes", "", meta["notes"], ""]
