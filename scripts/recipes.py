@@ -163,7 +163,7 @@ RECIPES: dict[str, Recipe] = {
     "sparse_ae_mnist": Recipe(
         variant="sparse_ae",
         build={**IMAGE, "latent_dim": 196, "architecture": "dense", "hidden_units": (),
-               "sparsity": "kl", "rho": 0.05, "beta": 0.01, "reconstruction_loss": "bce"},
+               "sparsity": "kl", "rho": 0.05, "beta": 0.1, "reconstruction_loss": "bce"},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
         preprocessing=MNIST_PREPROCESSING, epochs=30,
         description="Single-layer sparse autoencoder, 196 sigmoid hidden units, KL sparsity "
