@@ -193,6 +193,20 @@ EVALUATIONS: dict[str, Callable] = {
 }
 
 
+def sample_check(model, name: str) -> dict:
+    """A figure the test suite recomputes on data shipped with kerasae, on every backend: it
+    catches a wrong weights file, a wrong config or a changed preprocessing."""
+    from kerasae.data import load_mnist_sample
+
+    _, (x, y) = load_mnist_sample()
+    x, y = x[:100], y[:100]
+    kwargs = {"condition": y.astype("int64")} if getattr(model, "conditional", False) else {}
+    error = model.reconstruction_error(x, **kwargs)
+    return {"data": "kerasae.data.load_mnist_sample() test images [:100]",
+            "condition": "test labels [:100]" if kwargs else None,
+            "mean_reconstruction_error": float(f"{float(error.mean()):.8g}")}
+
+
 def missed_targets(found: Metrics) -> list[str]:
     missed = []
     for name, m in found.items():
@@ -230,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         notes = ("Targets missed after the training in this card: " + "; ".join(missed) + "."
                  if missed else "Every target listed in the metrics table is met.")
         update_metadata(folder, metrics=found, notes=notes,
+                        sample_check=sample_check(model, args.preset),
                         evaluation={"command": command, "seconds": round(time.time() - start, 1)})
         print(f"updated {folder}/metadata.json and README.md")
     return 0
