@@ -23,6 +23,7 @@ from recipes import RECIPES, Recipe, recipe  # noqa: E402
 
 import kerasae  # noqa: E402
 from kerasae import metrics  # noqa: E402
+from kerasae.data import shipped_sample  # noqa: E402
 from kerasae.hub import update_metadata  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,7 +181,20 @@ def digit_classifier(x, y) -> keras.Model:
     return model
 
 
+def eval_ecg(model, r: Recipe, data) -> Metrics:
+    x, anomaly = data.test["x"], data.test["anomaly"]
+    score = model.reconstruction_error(x)
+    return {
+        "test_auroc": metric(metrics.auroc(score, anomaly), f"AUROC of the reconstruction error, "
+                             f"normal vs abnormal beats never seen in training ({len(x)} beats, "
+                             f"{int(anomaly.sum())} abnormal)", target=">= 0.95"),
+        "test_normal_mse": metric(score[anomaly == 0].mean(), "reconstruction MSE of the "
+                                  "held-out normal beats"),
+    }
+
+
 EVALUATIONS: dict[str, Callable] = {
+    "lstm_ae_ecg5000": eval_ecg,
     "ae_mnist": eval_reconstruction,
     "deep_ae_mnist": eval_probe,
     "linear_ae_mnist": eval_linear,
@@ -193,17 +207,13 @@ EVALUATIONS: dict[str, Callable] = {
 }
 
 
-def sample_check(model, name: str) -> dict:
+def sample_check(model, r: Recipe) -> dict:
     """A figure the test suite recomputes on data shipped with kerasae, on every backend: it
     catches a wrong weights file, a wrong config or a changed preprocessing."""
-    from kerasae.data import load_mnist_sample
-
-    _, (x, y) = load_mnist_sample()
-    x, y = x[:100], y[:100]
-    kwargs = {"condition": y.astype("int64")} if getattr(model, "conditional", False) else {}
+    x, y = shipped_sample(r.sample)
+    kwargs = {"condition": y} if getattr(model, "conditional", False) else {}
     error = model.reconstruction_error(x, **kwargs)
-    return {"data": "kerasae.data.load_mnist_sample() test images [:100]",
-            "condition": "test labels [:100]" if kwargs else None,
+    return {"sample": r.sample, "conditioned_on_labels": bool(kwargs),
             "mean_reconstruction_error": float(f"{float(error.mean()):.8g}")}
 
 
@@ -244,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         notes = ("Targets missed after the training in this card: " + "; ".join(missed) + "."
                  if missed else "Every target listed in the metrics table is met.")
         update_metadata(folder, metrics=found, notes=notes,
-                        sample_check=sample_check(model, args.preset),
+                        sample_check=sample_check(model, r),
                         evaluation={"command": command, "seconds": round(time.time() - start, 1)})
         print(f"updated {folder}/metadata.json and README.md")
     return 0

@@ -52,6 +52,7 @@ class Recipe:
     description: str = ""
     licence: str = "CC BY-SA 3.0, as the MNIST images the weights were trained on"
     licence_id: str = "cc-by-sa-3.0"
+    sample: str = "mnist"  # the shipped sample its card's sample check runs on
     tags: tuple[str, ...] = ()
 
 
@@ -111,6 +112,27 @@ def binarized_mnist() -> TrainingData:
         validation=validation,
         test={"x": fixed(x_test), "y": y_test},
     )
+
+
+def ecg5000_normal_beats() -> TrainingData:
+    """Train on normal beats only; the held-out test set mixes unseen normal and abnormal beats
+    (kerasae.data.ecg5000_anomaly_split, 20% of normal beats held out, seed 0)."""
+    from kerasae.data import as_sequences, ecg5000_anomaly_split, load_ecg5000
+
+    x, y = load_ecg5000(data_root() / "ecg5000")
+    split = ecg5000_anomaly_split(x, y, test_fraction=0.2, seed=0)
+    train = as_sequences(split.x_train).astype("float32")
+    return TrainingData(train=train[20:], validation=train[:20],
+                        test={"x": as_sequences(split.x_test).astype("float32"),
+                              "anomaly": split.y_test})
+
+
+ECG5000 = {
+    "name": "ecg5000",
+    "hub_id": "ucr/ECG5000",
+    "licence": "UCR Time Series Classification Archive, free for research with citation "
+    "(Dau et al. 2019; Chen et al. 2015); from PhysioNet BIDMC CHF record chf07",
+}
 
 
 # ----- the zoo ---------------------------------------------------------------------------
@@ -200,6 +222,19 @@ RECIPES: dict[str, Recipe] = {
         epochs=40, batch_size=100,
         description="Conditional VAE: encoder and decoder see the one-hot digit label; "
         "sample(n, condition=digit) draws that digit.",
+    ),
+    "lstm_ae_ecg5000": Recipe(
+        variant="lstm_ae",
+        build={"input_shape": (140, 1), "latent_dim": 16, "units": (64,)},
+        data=ecg5000_normal_beats,
+        dataset={**ECG5000, "split": "train split, normal beats (class 1) only, 80%"},
+        preprocessing="the UCR beats as published (each z-normalised), shape (N, 140, 1)",
+        epochs=150, batch_size=32, learning_rate=2e-3, sample="ecg5000",
+        licence="research use with citation, as the ECG5000 data (UCR archive)",
+        licence_id="other",
+        description="LSTM sequence autoencoder for 140-step heartbeats: LSTM(64) encoder, "
+        "16-dimensional code, repeated code into LSTM(64) and a per-step linear read-out. "
+        "Trained on normal beats only; its reconstruction error scores anomalies.",
     ),
 }
 

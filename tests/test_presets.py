@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kerasae
-from kerasae.data import load_mnist_sample
+from kerasae.data import shipped_sample
 
 PRESETS = kerasae.list_models()
 
@@ -21,9 +21,9 @@ def test_preset_reproduces_its_recorded_figure(name):
     info = kerasae.model_info(name)
     check = info["sample_check"]
     model = kerasae.load(name)
-    _, (x, y) = load_mnist_sample()
-    kwargs = {"condition": y[:100].astype("int64")} if check.get("condition") else {}
-    error = model.reconstruction_error(x[:100], **kwargs)
+    x, y = shipped_sample(check["sample"])
+    kwargs = {"condition": y} if check["conditioned_on_labels"] else {}
+    error = model.reconstruction_error(x, **kwargs)
     assert error.mean() == pytest.approx(check["mean_reconstruction_error"], rel=1e-4)
     assert model.variant == info["variant"]
     assert list(model.data_shape) == info["input_spec"]["shape"]

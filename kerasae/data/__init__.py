@@ -18,6 +18,7 @@ from kerasae.data.ecg import (
     ecg5000_anomaly_split,
     load_ecg200,
     load_ecg5000,
+    load_ecg5000_sample,
 )
 from kerasae.data.faces import CBCL as _CBCL
 from kerasae.data.faces import CELEBA64 as _CELEBA64
@@ -35,6 +36,7 @@ from kerasae.data.natural_images import (
     ufldl_normalize,
     whiten,
 )
+from kerasae.data.shipped import SHIPPED_SAMPLES, shipped_sample
 
 SOURCES: dict[str, DataSource] = {
     s.name: s
@@ -61,6 +63,7 @@ __all__ = [
     "load_celeba64",
     "load_ecg200",
     "load_ecg5000",
+    "load_ecg5000_sample",
     "load_mnist",
     "load_mnist_sample",
     "load_mnist_tfds",
@@ -70,6 +73,8 @@ __all__ = [
     "point_labels",
     "read_idx",
     "sample_patches",
+    "SHIPPED_SAMPLES",
+    "shipped_sample",
     "sliding_windows",
     "ufldl_normalize",
     "whiten",

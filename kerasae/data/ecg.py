@@ -138,3 +138,20 @@ def ecg5000_anomaly_split(
     test_index = rng.permutation(test_index)
     y_test = (y[test_index] != normal_class).astype(np.int64)
     return AnomalySplit(x[train_index], x[test_index], y_test, train_index, test_index)
+
+
+ECG5000_SAMPLE_SHA256 = "a595a5024111d277524027c3b23e26ab084bbd682bd9fabbcbadb47f25a461cb"
+
+
+def load_ecg5000_sample() -> tuple[np.ndarray, np.ndarray]:
+    """20 ECG5000 beats shipped with kerasae (10 normal, class 1, and 10 abnormal), float32
+    (20, 140, 1) and labels 1..5: enough to check a preset without the dataset."""
+    from importlib import resources
+
+    from kerasae.data._files import verify_sha256
+
+    path = resources.files("kerasae") / "assets" / "ecg5000_sample.npz"
+    with resources.as_file(path) as file:
+        verify_sha256(file, ECG5000_SAMPLE_SHA256)
+        with np.load(file) as arrays:
+            return as_sequences(arrays["x"]).astype(np.float32), arrays["y"]
