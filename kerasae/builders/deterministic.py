@@ -73,11 +73,11 @@ def sparse_autoencoder(input_shape, latent_dim, sparsity="kl", rho=None, beta=No
     code (rho=0.05, beta=0.1 by default); "l1": lam * sum_j |h_j| on a ReLU code (lam=1e-4)."""
     check_choice(sparsity, ("kl", "l1"), "sparsity")
     if sparsity == "kl":
-        _reject_options(sparsity, lam=lam)
+        _reject_options(sparsity, ["rho", "beta"], lam=lam)
         penalty = KLSparsity(rho=0.05 if rho is None else rho, beta=0.1 if beta is None else beta)
         code_activation = "sigmoid"
     else:
-        _reject_options(sparsity, rho=rho, beta=beta)
+        _reject_options(sparsity, ["lam"], rho=rho, beta=beta)
         penalty = L1Sparsity(lam=1e-4 if lam is None else lam)
         code_activation = "relu"
     return _autoencoder(input_shape, latent_dim, reconstruction_loss, penalties=[penalty],
@@ -112,7 +112,8 @@ def denoising_autoencoder(input_shape, latent_dim, noise="gaussian", noise_level
                         hidden_units=hidden_units, filters=filters, activation=activation)
 
 
-def _reject_options(sparsity: str, **given) -> None:
+def _reject_options(sparsity: str, applicable: list[str], **given) -> None:
     wrong = sorted(k for k, v in given.items() if v is not None)
     if wrong:
-        raise ValueError(f"option(s) {wrong} do not apply to sparsity={sparsity!r}.")
+        raise ValueError(f"option(s) {wrong} do not apply to sparsity={sparsity!r}; it takes "
+                         f"{applicable}.")

@@ -1,5 +1,7 @@
 """Model classes: one per objective family, variants differ by their parts, not their class."""
 
 from kerasae.models.autoencoder import Autoencoder
+from kerasae.models.masked import MaskedAutoencoder
+from kerasae.models.vae import VariationalAutoencoder
 
-__all__ = ["Autoencoder"]
+__all__ = ["Autoencoder", "MaskedAutoencoder", "VariationalAutoencoder"]

@@ -7,6 +7,7 @@ loss and a list of penalties. Its objective lives in `compute_loss`, which Keras
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -249,7 +250,7 @@ class Autoencoder(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
+        config = copy.deepcopy(config)  # Keras' deserialisation empties the nested dicts it reads
         for key in ("encoder", "decoder", "corruption"):
             if config.get(key) is not None:
                 config[key] = _deserialize(config[key])
