@@ -34,8 +34,8 @@ def export(
     tf_saved_model: one SavedModel whose signatures are named after the endpoints, plus
     `serve` (= reconstruct). onnx: `<endpoint>.onnx` per endpoint. Where Keras cannot write the
     format from the current backend (a SavedModel from torch; ONNX from JAX, which would need
-    the jax2onnx package), the same weights are exported on the TensorFlow backend in a
-    subprocess (TensorFlow must be installed).
+    the jax2onnx package; ONNX of layers torch's exporter refuses), the same weights are
+    exported on the TensorFlow backend in a subprocess (TensorFlow must be installed).
     """
     check_choice(format, FORMATS, "format")
     names = list(endpoints or model.ENDPOINTS)
@@ -45,14 +45,21 @@ def export(
     if (format, keras.backend.backend()) in (("tf_saved_model", "torch"), ("onnx", "jax")):
         _export_in_tensorflow_subprocess(model, path, format, names)
         return path
-    with atomic_directory(path) as tmp:
-        if format == "tf_saved_model":
-            _write_saved_model(model, tmp, names)
-        else:
-            for name in names:
-                endpoint = model.endpoint(name)
-                endpoint.export(str(tmp / f"{name}.onnx"), format="onnx", verbose=False,
-                                input_signature=_signature(endpoint))
+    try:
+        with atomic_directory(path) as tmp:
+            if format == "tf_saved_model":
+                _write_saved_model(model, tmp, names)
+            else:
+                for name in names:
+                    endpoint = model.endpoint(name)
+                    endpoint.export(str(tmp / f"{name}.onnx"), format="onnx", verbose=False,
+                                    input_signature=_signature(endpoint))
+    except Exception:
+        # torch's ONNX exporter refuses some layers Keras builds (LayerNormalization, in the
+        # masked autoencoder); the TensorFlow route handles them.
+        if (format, keras.backend.backend()) != ("onnx", "torch"):
+            raise
+        _export_in_tensorflow_subprocess(model, path, format, names)
     return path
 
 
