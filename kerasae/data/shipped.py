@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-SHIPPED_SAMPLES = ("mnist", "ecg5000")
+SHIPPED_SAMPLES = ("mnist", "ecg5000", "dsprites", "gratings")
 
 
 def shipped_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(x, labels): "mnist" = the first 100 test images of the MNIST sample, (100, 28, 28, 1)
-    in [0, 1]; "ecg5000" = 20 beats, (20, 140, 1), labels 1..5."""
+    in [0, 1]; "ecg5000" = 20 beats, (20, 140, 1), labels 1..5; "dsprites" = 32 dSprites
+    images (32, 64, 64, 1) and their indices; "gratings" = 16 sine gratings (16, 100)."""
     if name == "mnist":
         from kerasae.data.mnist import load_mnist_sample
 
@@ -19,4 +20,17 @@ def shipped_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
         from kerasae.data.ecg import load_ecg5000_sample
 
         return load_ecg5000_sample()
+    if name == "dsprites":  # rendered by kerasae itself, so nothing needs shipping
+        from kerasae.data.dsprites import DSprites
+
+        data = DSprites()
+        indices = np.linspace(0, len(data) - 1, 32).astype(np.int64)
+        return data.images(indices)[..., None].astype(np.float32), indices
+    if name == "gratings":  # deterministic 10 x 10 sine gratings in [0.1, 0.9], flattened
+        grid = np.arange(10, dtype=np.float64)
+        angles = np.linspace(0, np.pi, 16, endpoint=False)
+        waves = [np.sin(0.9 * (np.cos(a) * grid[None, :] + np.sin(a) * grid[:, None]))
+                 for a in angles]
+        x = 0.5 + 0.4 * np.stack(waves).reshape(16, 100)
+        return x.astype(np.float32), np.arange(16)
     raise ValueError(f"unknown shipped sample {name!r}; expected one of {SHIPPED_SAMPLES}.")
