@@ -125,7 +125,7 @@ def eval_conv(model, r: Recipe, data) -> Metrics:
     return out
 
 
-ONE_CLASS_EPOCHS = 20
+ONE_CLASS_EPOCHS = 10
 
 
 def eval_vae(model, r: Recipe, data) -> Metrics:
