@@ -40,10 +40,15 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
         meta["lineage"] = [*parent.get("lineage", []), _lineage_entry(parent)]
     meta.update(format_version=FORMAT_VERSION, kerasae_version=kerasae.__version__,
                 keras_version=keras.__version__)
+    config = keras.saving.serialize_keras_object(model)
+    # No training state: Keras adds the compile config (the optimiser's class, which on torch
+    # is a torch-only module) and saves the optimiser's variables when the model is compiled.
+    config.pop("compile_config", None)
+    optimizer = getattr(model, "optimizer", None)
     with atomic_directory(directory) as tmp:
-        (tmp / CONFIG).write_text(json.dumps(keras.saving.serialize_keras_object(model),
-                                             indent=1) + "\n")
-        model.save_weights(tmp / WEIGHTS)
+        (tmp / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
+        keras.saving.save_weights(model, tmp / WEIGHTS,
+                                  objects_to_skip=[optimizer] if optimizer is not None else None)
         (tmp / CARD).write_text(model_card(meta))
         meta["files"] = {name: sha256(tmp / name) for name in (CONFIG, WEIGHTS, CARD)}
         (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -101,6 +106,7 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
     verify_files(directory, meta.get("files", {}))
     try:
         config = json.loads((directory / CONFIG).read_text())
+        config.pop("compile_config", None)  # compiled below, on this backend, if asked
         model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:
         raise IntegrityError(

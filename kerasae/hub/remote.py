@@ -91,6 +91,8 @@ def push(
         verify_files(folder, meta.get("files", {}))
         api = HfApi()
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        if revision is not None:  # the Hub refuses uploads to a branch that does not exist yet
+            api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True)
         return api.upload_folder(
             repo_id=repo_id,
             folder_path=str(folder),
