@@ -62,7 +62,7 @@ def update_metadata(directory: str | os.PathLike, **fields: Any) -> dict[str, An
 
     directory = Path(directory)
     meta = read_metadata(directory)
-    verify_files(directory, meta.get("files", {}))
+    verify_preset(directory, meta)
     meta.update(fields)
     with atomic_directory(directory) as tmp:
         for name in (CONFIG, WEIGHTS):
@@ -71,6 +71,19 @@ def update_metadata(directory: str | os.PathLike, **fields: Any) -> dict[str, An
         meta["files"] = {name: sha256(tmp / name) for name in (CONFIG, WEIGHTS, CARD)}
         (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return meta
+
+
+def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
+    """Every preset file must be listed with its sha256 and match it: a metadata.json whose
+    file list was emptied cannot switch the checks off."""
+    files = meta.get("files")
+    expected = {CONFIG, WEIGHTS, CARD}
+    if not isinstance(files, dict) or set(files) != expected:
+        raise IntegrityError(
+            f"{directory / METADATA} must list the sha256 of {sorted(expected)}; it lists "
+            f"{sorted(files) if isinstance(files, dict) else files!r}."
+        )
+    verify_files(directory, files)
 
 
 def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
@@ -103,7 +116,7 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
     """
     directory = Path(directory)
     meta = read_metadata(directory)
-    verify_files(directory, meta.get("files", {}))
+    verify_preset(directory, meta)
     try:
         config = json.loads((directory / CONFIG).read_text())
         config.pop("compile_config", None)  # compiled below, on this backend, if asked

@@ -11,8 +11,7 @@ from typing import Any
 
 import keras
 
-from kerasae.hub.integrity import verify_files
-from kerasae.hub.preset import PRESET_FILES, read_metadata, save_preset
+from kerasae.hub.preset import PRESET_FILES, read_metadata, save_preset, verify_preset
 
 _HANDLE = re.compile(r"^hf://(?P<repo>[\w.\-]+/[\w.\-]+)(@(?P<revision>[\w.\-/]+))?$")
 
@@ -88,7 +87,7 @@ def push(
             if metadata is not None:
                 raise ValueError("metadata= applies when pushing a model, not a preset folder.")
         meta = read_metadata(folder)  # refuse to publish a broken preset
-        verify_files(folder, meta.get("files", {}))
+        verify_preset(folder, meta)
         api = HfApi()
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         if revision is not None:  # the Hub refuses uploads to a branch that does not exist yet
