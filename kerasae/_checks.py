@@ -62,8 +62,10 @@ def check_units(value: Any, what: str) -> tuple[int, ...]:
 
 
 def check_range(value: Any, low: float, high: float, what: str, *, inclusive: bool = True) -> float:
-    ok = low <= value <= high if inclusive else low < value < high
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not ok:
+    is_number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    # Compare only numbers: a string or None would raise TypeError instead of this ValueError.
+    ok = is_number and (low <= value <= high if inclusive else low < value < high)
+    if not ok:
         bounds = f"[{low}, {high}]" if inclusive else f"({low}, {high})"
         raise ValueError(f"{what} must be a number in {bounds}; got {value!r}.")
     return float(value)
@@ -97,6 +99,9 @@ def check_data(
         raise ValueError(
             f"{what} must have shape (N, {_fmt(expected_shape)}); got {array.shape}.{hint}"
         )
+    if array.shape[0] == 0:
+        raise ValueError(f"{what} has no examples; expected shape (N, {_fmt(expected_shape)}) "
+                         "with N >= 1.")
     array = array.astype("float32", copy=False)
     if not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))

@@ -90,8 +90,7 @@ def corruption(noise: str, level: float, seed: int | None = None,
     `clip` keeps Gaussian-noised data in a range (the other two never leave it)."""
     check_choice(noise, NOISE_KINDS, "noise")
     if noise == "gaussian":
-        if not level >= 0:
-            raise ValueError(f"noise_level (a standard deviation) must be >= 0; got {level!r}.")
+        check_range(level, 0.0, float("inf"), "noise_level (the standard deviation for 'gaussian')")
         return GaussianCorruption(level, clip=clip, seed=seed, name="corruption")
     check_range(level, 0.0, 1.0, f"noise_level (the fraction of corrupted elements for {noise!r})")
     layer = MaskingCorruption if noise == "masking" else SaltAndPepperCorruption

@@ -1,0 +1,278 @@
+"""Bad input fails early with a ValueError that says what was expected and what came.
+
+Each case would catch a check that is missing (Keras then fails deep inside a traced function,
+or not at all) or a message that does not name the user's own argument and value.
+"""
+
+from __future__ import annotations
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import kerasae
+
+VEC = {"input_shape": (16,), "latent_dim": 4}
+
+
+def esc(text: str) -> str:
+    return re.escape(text)
+
+
+# ----- build ----------------------------------------------------------------------------------
+
+BUILD_ERRORS = {
+    "unknown variant, near miss": (
+        dict(name="conv_aee", input_shape=(8, 8, 1), latent_dim=4),
+        r"unknown variant 'conv_aee'; expected one of \[.*'conv_ae'.*\]\. "
+        r"Did you mean 'conv_ae'",
+    ),
+    "unknown variant, far off": (
+        dict(name="zzz", **VEC),
+        r"unknown variant 'zzz'; expected one of \['ae', .*'sparse_ae'.*\]\.$",
+    ),
+    "unknown option": (
+        dict(name="ae", **VEC, hidden_unit=(8,)),
+        r"unknown option\(s\) \['hidden_unit'\] for variant 'ae'; it accepts \[.*'hidden_units'"
+        r".*\]\. Did you mean 'hidden_units'",
+    ),
+    "missing input_shape": (
+        dict(name="ae", latent_dim=4), esc("build('ae') needs input_shape, e.g. input_shape=("),
+    ),
+    "missing latent_dim": (
+        dict(name="ae", input_shape=(16,)), esc("build('ae') needs latent_dim, a positive integer"),
+    ),
+    "zero in input_shape": (
+        dict(name="ae", input_shape=(0, 3), latent_dim=4),
+        esc("input_shape must be a tuple of positive integers") + ".*" + esc("got (0, 3)."),
+    ),
+    "string input_shape": (
+        dict(name="ae", input_shape="abc", latent_dim=4),
+        esc("input_shape must be a tuple of positive integers") + ".*" + esc("got 'abc'."),
+    ),
+    "empty input_shape": (
+        dict(name="ae", input_shape=(), latent_dim=4),
+        esc("input_shape must be a tuple of positive integers") + ".*" + esc("got ()."),
+    ),
+    "fractional input_shape": (
+        dict(name="ae", input_shape=(2.5, 3), latent_dim=1),
+        esc("input_shape must be a tuple of positive integers") + ".*" + esc("got (2.5, 3)."),
+    ),
+    "zero latent_dim": (
+        dict(name="ae", input_shape=(16,), latent_dim=0),
+        esc("latent_dim must be a positive integer; got 0."),
+    ),
+    "fractional latent_dim": (
+        dict(name="ae", input_shape=(16,), latent_dim=2.5),
+        esc("latent_dim must be a positive integer; got 2.5."),
+    ),
+    "bad noise kind": (
+        dict(name="denoising_ae", **VEC, noise="gausian"),
+        esc("noise must be one of ['gaussian', 'masking', 'salt_and_pepper']; got 'gausian'.")
+        + " Did you mean 'gaussian'",
+    ),
+    "masking level above 1": (
+        dict(name="denoising_ae", **VEC, noise="masking", noise_level=1.5),
+        r"noise_level \(the fraction of corrupted elements for 'masking'\) must be a number in "
+        r"\[0\.0, 1\.0\]; got 1\.5\.",
+    ),
+    "salt_and_pepper level below 0": (
+        dict(name="denoising_ae", **VEC, noise="salt_and_pepper", noise_level=-0.1),
+        r"noise_level .*'salt_and_pepper'.* must be a number in \[0\.0, 1\.0\]; got -0\.1\.",
+    ),
+    "negative gaussian std": (
+        dict(name="denoising_ae", **VEC, noise="gaussian", noise_level=-0.1),
+        r"noise_level \(the standard deviation for 'gaussian'\) must be a number in "
+        r"\[0\.0, inf\]; got -0\.1\.",
+    ),
+    "string gaussian std": (
+        dict(name="denoising_ae", **VEC, noise_level="0.2"),
+        r"noise_level .*standard deviation.* must be a number .*; got '0\.2'\.",
+    ),
+    "bad reconstruction_loss": (
+        dict(name="ae", **VEC, reconstruction_loss="l2"),
+        esc("reconstruction_loss must be one of ['mse', 'bce']; got 'l2'."),
+    ),
+    "bad reconstruction_loss, deep_ae": (
+        dict(name="deep_ae", **VEC, reconstruction_loss="mae"),
+        esc("reconstruction_loss must be one of ['mse', 'bce']; got 'mae'."),
+    ),
+    "conv architecture on vectors": (
+        dict(name="ae", **VEC, architecture="conv"),
+        esc("architecture='conv' needs image input_shape (height, width, channels); got (16,)."),
+    ),
+    "conv_ae on vectors": (
+        dict(name="conv_ae", **VEC),
+        esc("architecture='conv' needs image input_shape (height, width, channels); got (16,)."),
+    ),
+    "lstm_ae on vectors": (
+        dict(name="lstm_ae", **VEC),
+        esc("architecture='lstm' needs sequence input_shape (timesteps, features); got (16,)."),
+    ),
+    "unknown architecture": (
+        dict(name="ae", **VEC, architecture="gru"),
+        esc("architecture must be one of ['dense', 'conv', 'lstm']; got 'gru'."),
+    ),
+    "bad hidden_units": (
+        dict(name="ae", **VEC, hidden_units=(0,)),
+        esc("hidden_units must be a sequence of positive integers such as (256, 128); got (0,)."),
+    ),
+    "rho with l1 sparsity": (
+        dict(name="sparse_ae", **VEC, sparsity="l1", rho=0.1),
+        esc("option(s) ['rho'] do not apply to sparsity='l1'; it takes ['lam']."),
+    ),
+    "lam with kl sparsity": (
+        dict(name="sparse_ae", **VEC, lam=0.1),
+        esc("option(s) ['lam'] do not apply to sparsity='kl'; it takes ['rho', 'beta']."),
+    ),
+    "unknown sparsity": (
+        dict(name="sparse_ae", **VEC, sparsity="l2"),
+        esc("sparsity must be one of ['kl', 'l1']; got 'l2'."),
+    ),
+    "rho out of (0, 1)": (
+        dict(name="sparse_ae", **VEC, rho=1.0),
+        esc("rho (target mean activation) must be a number in (0.0, 1.0); got 1.0."),
+    ),
+    "rho as a string": (
+        dict(name="sparse_ae", **VEC, rho="0.1"),
+        esc("rho (target mean activation) must be a number in (0.0, 1.0); got '0.1'."),
+    ),
+    "negative contractive_weight": (
+        dict(name="contractive_ae", **VEC, contractive_weight=-1.0),
+        esc("contractive_weight must be a number in [0.0, inf]; got -1.0."),
+    ),
+}
+
+
+@pytest.mark.parametrize("kwargs, pattern", BUILD_ERRORS.values(), ids=BUILD_ERRORS.keys())
+def test_build_rejects_bad_arguments(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        kerasae.build(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "name, input_shape, size",
+    [("ae", (16,), 16), ("linear_ae", (16,), 16), ("deep_ae", (4, 4), 16),
+     ("conv_ae", (4, 4, 1), 16), ("lstm_ae", (8, 2), 16)],
+)
+@pytest.mark.parametrize("latent_dim", [16, 17])
+def test_undercomplete_variants_reject_latent_dim_not_below_input_size(
+    name, input_shape, size, latent_dim
+):
+    """The message names the variant, the input size and the latent_dim that came."""
+    pattern = (
+        rf"{name} is undercomplete: latent_dim must be smaller than the input size {size} "
+        rf"\(input_shape={re.escape(str(input_shape))}\); got latent_dim={latent_dim}\."
+    )
+    with pytest.raises(ValueError, match=pattern):
+        kerasae.build(name, input_shape=input_shape, latent_dim=latent_dim)
+
+
+def test_overcomplete_variants_accept_large_latent_dim():
+    """sparse_ae and contractive_ae may be overcomplete: the undercomplete check must not fire
+    for them (the control for the test above)."""
+    for name in ("sparse_ae", "contractive_ae", "denoising_ae"):
+        model = kerasae.build(name, input_shape=(16,), latent_dim=32)
+        assert model.latent_dim == 32
+
+
+# ----- data given to a built model -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def image_model():
+    """An (28, 28, 1) mse model, compiled; building it is cheap and nothing here trains."""
+    model = kerasae.build("ae", input_shape=(28, 28, 1), latent_dim=4, filters=(2,))
+    model.compile(optimizer=keras.optimizers.Adam())
+    return model
+
+
+@pytest.fixture(scope="module")
+def bce_model():
+    model = kerasae.build("ae", input_shape=(16,), latent_dim=4, hidden_units=(8,),
+                          reconstruction_loss="bce")
+    model.compile(optimizer=keras.optimizers.Adam())
+    return model
+
+
+def _call(model, method: str, x):
+    if method == "fit":
+        return model.fit(x, epochs=1, verbose=0)
+    if method == "evaluate":
+        return model.evaluate(x, verbose=0)
+    return getattr(model, method)(x)
+
+
+METHODS = ["fit", "evaluate", "encode", "reconstruct", "reconstruction_error"]
+WRONG_SHAPE = esc("x must have shape (N, 28, 28, 1); got (5, 784).")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_flat_images_are_rejected_with_both_shapes(image_model, method):
+    with pytest.raises(ValueError, match=WRONG_SHAPE):
+        _call(image_model, method, np.zeros((5, 784), "float32"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_single_example_without_batch_axis_gets_a_hint(image_model, method):
+    pattern = esc("x must have shape (N, 28, 28, 1); got (28, 28, 1).") + ".*add a batch axis"
+    with pytest.raises(ValueError, match=pattern):
+        _call(image_model, method, np.zeros((28, 28, 1), "float32"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_data_is_rejected(image_model, method, bad):
+    x = np.zeros((5, 28, 28, 1), "float32")
+    x[1, 3, 4, 0] = bad
+    x[2, 0, 0, 0] = bad
+    with pytest.raises(ValueError, match=esc("x contains 2 NaN or infinite values; expected")):
+        _call(image_model, method, x)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_empty_data_is_rejected(image_model, method):
+    with pytest.raises(ValueError, match=esc("x has no examples; expected shape (N, 28, 28, 1)")):
+        _call(image_model, method, np.zeros((0, 28, 28, 1), "float32"))
+
+
+def test_non_numeric_data_is_rejected(image_model):
+    with pytest.raises(ValueError, match="x must hold numbers; got an array of dtype <U"):
+        image_model.encode(np.full((2, 28, 28, 1), "a"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("low, high", [(0.0, 255.0), (-0.5, 0.5)])
+def test_bce_model_rejects_data_outside_unit_interval(bce_model, method, low, high):
+    x = np.full((4, 16), 0.5, "float32")
+    x[0, 0], x[1, 1] = low, high
+    pattern = (
+        esc("x must lie in [0.0, 1.0] for this model's cross-entropy reconstruction loss; ")
+        + esc(f"got values in [{low:g}, {high:g}].") + ".*x / 255"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        _call(bce_model, method, x)
+
+
+def test_mse_model_accepts_data_outside_unit_interval(image_model):
+    """The control: the [0, 1] check is for cross-entropy models only."""
+    x = np.full((2, 28, 28, 1), 255.0, "float32")
+    assert image_model.reconstruct(x).shape == x.shape
+
+
+def test_decode_rejects_codes_of_wrong_size(image_model):
+    with pytest.raises(ValueError, match=esc("z must have shape (N, 4); got (3, 5).")):
+        image_model.decode(np.zeros((3, 5), "float32"))
+
+
+def test_condition_is_rejected_by_unconditional_model(image_model):
+    with pytest.raises(ValueError, match=r"Autoencoder \(ae\) is not conditional; got a condition"):
+        image_model.encode(np.zeros((3, 28, 28, 1), "float32"), condition=np.zeros(3))
+
+
+def test_unknown_endpoint_is_rejected(image_model):
+    pattern = esc("endpoint must be one of ['encode', 'decode', 'reconstruct', ")
+    with pytest.raises(ValueError, match=pattern + ".*got 'encoder'. Did you mean 'encode'"):
+        image_model.endpoint("encoder")
