@@ -24,6 +24,8 @@ The numpy methods (all deterministic):
 
 from __future__ import annotations
 
+import copy
+
 import keras
 import numpy as np
 from keras import ops
@@ -213,7 +215,7 @@ class MaskedAutoencoder(Autoencoder):
 
     @classmethod
     def from_config(cls, config: dict):
-        config = dict(config)
+        config = copy.deepcopy(config)  # Keras' deserialisation empties the nested dicts it reads
         for key in ("encoder", "decoder"):
             config[key] = _deserialize(config[key])
         return cls(**config)
