@@ -7,10 +7,21 @@ tensors the user never created; these checks name the user's own argument instea
 from __future__ import annotations
 
 import difflib
+import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def closest(name: str, choices: Iterable[str]) -> str:

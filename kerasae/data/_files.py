@@ -15,13 +15,14 @@ made yourself). An array of the wrong shape or dtype raises `ValueError` with ex
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from kerasae._checks import file_sha256
 
 ROOT_ENV_VAR = "KERASAE_DATA_DIR"
 
@@ -110,14 +111,6 @@ def verify_known(source: DataSource, path: Path) -> None:
 
 
 _VERIFIED: set[tuple[str, int, int, str]] = set()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: str | os.PathLike, expected: str) -> None:

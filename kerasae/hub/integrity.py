@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-
-def sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from kerasae._checks import file_sha256 as sha256
 
 
 class IntegrityError(ValueError):

@@ -24,8 +24,6 @@ The numpy methods (all deterministic):
 
 from __future__ import annotations
 
-import copy
-
 import keras
 import numpy as np
 from keras import ops
@@ -41,7 +39,6 @@ from kerasae.patches import (
 )
 
 _serialize = keras.saving.serialize_keras_object
-_deserialize = keras.saving.deserialize_keras_object
 
 NORM_PIX_EPSILON = 1e-6
 
@@ -212,10 +209,3 @@ class MaskedAutoencoder(Autoencoder):
             "variant": self.variant,
             "options": self.options,
         }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = copy.deepcopy(config)  # Keras' deserialisation empties the nested dicts it reads
-        for key in ("encoder", "decoder"):
-            config[key] = _deserialize(config[key])
-        return cls(**config)
