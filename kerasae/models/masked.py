@@ -38,8 +38,6 @@ from kerasae.patches import (
     patch_grid,
 )
 
-_serialize = keras.saving.serialize_keras_object
-
 NORM_PIX_EPSILON = 1e-6
 
 
@@ -197,15 +195,9 @@ class MaskedAutoencoder(Autoencoder):
     # ----- serialisation ------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "encoder": _serialize(self.encoder),
-            "decoder": _serialize(self.decoder),
-            "patch_size": self.patch_size,
-            "mask_ratio": self.mask_ratio,
-            "norm_pix_loss": self.norm_pix_loss,
-            "seed": self.seed,
-            "variant": self.variant,
-            "options": self.options,
-        }
+        config = super().get_config()
+        for key in ("corruption", "penalties", "reconstruction_loss"):  # fixed for an MAE
+            config.pop(key)
+        config.update(patch_size=self.patch_size, mask_ratio=self.mask_ratio,
+                      norm_pix_loss=self.norm_pix_loss, seed=self.seed)
+        return config
