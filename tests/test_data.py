@@ -728,3 +728,17 @@ def test_loaders_import_no_backend_at_module_level(name):
 def test_module_constants_are_consistent():
     assert dsprites.N_IMAGES == 737_280
     assert mnist.FULL_SHA256["train.npz"] == mnist.MNIST.sha256["train.npz"]
+
+
+def test_shipped_faces_sample_is_sixteen_grey_rgb_faces():
+    from kerasae.data import load_olivetti_sample, shipped_sample
+
+    x, subjects = shipped_sample("faces")
+    assert x.shape == (16, 64, 64, 3) and x.dtype == np.float32
+    assert np.array_equal(x[..., 0], x[..., 2]) and x.min() >= 0.0 and x.max() <= 1.0
+    assert x.std() > 0.1  # real faces, not a blank array
+    assert subjects.tolist() == list(range(16))
+    grey, _ = load_olivetti_sample()
+    assert grey.shape == (16, 64, 64, 1)
+    with pytest.raises(ValueError, match="channels must be 1 or 3"):
+        load_olivetti_sample(channels=2)

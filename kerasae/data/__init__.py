@@ -23,7 +23,12 @@ from kerasae.data.ecg import (
 from kerasae.data.faces import CBCL as _CBCL
 from kerasae.data.faces import CELEBA64 as _CELEBA64
 from kerasae.data.faces import OLIVETTI as _OLIVETTI
-from kerasae.data.faces import load_cbcl_faces, load_celeba64, load_olivetti
+from kerasae.data.faces import (
+    load_cbcl_faces,
+    load_celeba64,
+    load_olivetti,
+    load_olivetti_sample,
+)
 from kerasae.data.mnist import MNIST as _MNIST
 from kerasae.data.mnist import binarize, load_mnist, load_mnist_sample, load_mnist_tfds, read_idx
 from kerasae.data.nab import NAB as _NAB
@@ -70,6 +75,7 @@ __all__ = [
     "load_nab",
     "load_natural_images",
     "load_olivetti",
+    "load_olivetti_sample",
     "point_labels",
     "read_idx",
     "sample_patches",

@@ -12,7 +12,14 @@ import os
 
 import numpy as np
 
-from kerasae.data._files import DataSource, check_array, load_npz, require_files, unit_float
+from kerasae.data._files import (
+    DataSource,
+    check_array,
+    load_npz,
+    require_files,
+    unit_float,
+    verify_sha256,
+)
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -122,3 +129,23 @@ def load_cbcl_faces(
     x = load_npz(path, ["x"])["x"]
     check_array(x, f"{path} x", shape=(2429, 19, 19), dtype=np.uint8)
     return unit_float(x)[..., None]
+
+
+OLIVETTI_SAMPLE_SHA256 = "057b68dc8a0e4fa7430424c25b252acf8d4e88e99044f0a7a13c7ac3bc0cfb1a"
+
+
+def load_olivetti_sample(channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """16 Olivetti faces shipped with kerasae (the first image of subjects 0..15; credit AT&T
+    Laboratories Cambridge): float32 (16, 64, 64, channels) in [0, 1], grey repeated when
+    channels is 3, and the subject ids. Face presets check themselves on it, since CelebA
+    itself may not be redistributed."""
+    from importlib import resources
+
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3; got {channels!r}.")
+    path = resources.files("kerasae") / "assets" / "olivetti_sample.npz"
+    with resources.as_file(path) as file:
+        verify_sha256(file, OLIVETTI_SAMPLE_SHA256)
+        arrays = load_npz(file, ["x", "y"])
+    x = unit_float(arrays["x"])[..., None]
+    return np.repeat(x, channels, axis=-1), arrays["y"].astype(np.int64)

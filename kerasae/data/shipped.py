@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-SHIPPED_SAMPLES = ("mnist", "ecg5000", "dsprites", "gratings")
+SHIPPED_SAMPLES = ("mnist", "ecg5000", "dsprites", "gratings", "faces")
 
 
 def shipped_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(x, labels): "mnist" = the first 100 test images of the MNIST sample, (100, 28, 28, 1)
     in [0, 1]; "ecg5000" = 20 beats, (20, 140, 1), labels 1..5; "dsprites" = 32 dSprites
-    images (32, 64, 64, 1) and their indices; "gratings" = 16 sine gratings (16, 100)."""
+    images (32, 64, 64, 1) and their indices; "gratings" = 16 sine gratings (16, 100);
+    "faces" = 16 Olivetti faces as grey RGB (16, 64, 64, 3) and subject ids."""
     if name == "mnist":
         from kerasae.data.mnist import load_mnist_sample
 
@@ -33,4 +34,8 @@ def shipped_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
                  for a in angles]
         x = 0.5 + 0.4 * np.stack(waves).reshape(16, 100)
         return x.astype(np.float32), np.arange(16)
+    if name == "faces":  # 16 Olivetti faces as RGB, for presets trained on CelebA
+        from kerasae.data.faces import load_olivetti_sample
+
+        return load_olivetti_sample(channels=3)
     raise ValueError(f"unknown shipped sample {name!r}; expected one of {SHIPPED_SAMPLES}.")
