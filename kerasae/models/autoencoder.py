@@ -17,6 +17,7 @@ from keras import ops
 
 from kerasae import losses
 from kerasae._checks import check_choice, check_data
+from kerasae.distribute import multi_worker_logs, scale_loss_for_replicas
 from kerasae.penalties import Penalty
 
 _serialize = keras.saving.serialize_keras_object
@@ -112,6 +113,14 @@ class Autoencoder(keras.Model):
         return losses.reconstruction_error(x, decoder_output, self.reconstruction_loss)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The batch-mean objective, divided by the replica count under tf.distribute.
+
+        Each replica sees its share of the batch and the optimizer sums the replicas' gradients,
+        so the 1/replicas scaling makes them the gradient of the global-batch mean; Keras' TF
+        train step multiplies the returned value back before logging "loss". The term trackers
+        get the unscaled per-replica means, weighted by the replica's batch size (their totals
+        are summed over replicas). One device, JAX and PyTorch: no scaling.
+        """
         data, condition = self._split(x)
         terms = self.loss_terms(data, condition, y_pred)
         batch = ops.shape(data)[0]
@@ -122,7 +131,10 @@ class Autoencoder(keras.Model):
             total = total + term
         if self.losses:  # weight regularisers of user-supplied networks
             total = total + ops.sum(self.losses)
-        return total
+        return scale_loss_for_replicas(total)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return multi_worker_logs(super().compute_metrics(x, y, y_pred, sample_weight))
 
     def _split(self, inputs):
         """(data, condition): conditional models take [x, labels]; the others take x."""
