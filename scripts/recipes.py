@@ -328,8 +328,8 @@ RECIPES: dict[str, Recipe] = {
         description="beta-VAE (beta = 4) on 64 x 64 CelebA faces: four stride-2 convolutions "
         "(32, 32, 64, 64), a 32-dimensional Gaussian latent and a Gaussian decoder with fixed "
         "observation std 0.25. Trained on a 9,995-image subset of CelebA, not the full set, "
-        "so the faces it generates are blurry averages; its traversals show pose, lighting, "
-        "hair and background directions.",
+        "so its reconstructions and samples are blurry; its traversals change hair colour, "
+        "background, lighting and skin tone.",
     ),
     "sparse_ae_natural_patches": Recipe(
         variant="sparse_ae",
