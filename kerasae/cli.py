@@ -1,4 +1,5 @@
-"""The `kerasae` command: list and inspect presets, export, publish, reconstruct, demo.
+"""The `kerasae` command: list and inspect presets, export, publish, reconstruct, score
+anomalies, generate, traverse, retrieve, demo.
 
 Pick the backend with KERAS_BACKEND (tensorflow, jax or torch) as for any Keras program.
 """
@@ -58,10 +59,61 @@ def build_parser() -> argparse.ArgumentParser:
     recon.add_argument("inputs", nargs="+", help="one .npy/.npz file or image files")
     recon.add_argument("--out", default="outputs/reconstruct", help="output folder")
 
+    anomaly = commands.add_parser(
+        "anomaly", help="fit an anomaly threshold on normal data and score other data",
+        description="Fit kerasae.apps.AnomalyDetector on NORMAL (.npy/.npz or images), score "
+        "INPUTS, and write scores.npy, flags.npy and report.json into --out. With --labels (a "
+        ".npy of 0/1 per input) the report adds AUROC, precision and recall.",
+    )
+    anomaly.add_argument("handle", help="preset name, folder or hf://org/repo")
+    anomaly.add_argument("normal", help="normal data: one .npy/.npz file")
+    anomaly.add_argument("inputs", nargs="+", help="data to score: one .npy/.npz or images")
+    anomaly.add_argument("--contamination", type=float, default=0.01,
+                         help="fraction of the normal data flagged (default 0.01)")
+    anomaly.add_argument("--method", choices=("contamination", "normalized"),
+                         default="contamination")
+    anomaly.add_argument("--labels", help=".npy of 0 (normal) / 1 (anomaly) per input")
+    anomaly.add_argument("--out", default="outputs/anomaly", help="output folder")
+
+    generate = commands.add_parser(
+        "generate", help="sample a VAE preset's prior (optionally one class of a cvae)",
+        description="Write samples.npy and, for images, samples.png into --out.")
+    generate.add_argument("handle", help="preset name, folder or hf://org/repo")
+    generate.add_argument("-n", type=int, default=16, help="number of samples")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--condition", type=int, help="class label for a cvae")
+    generate.add_argument("--out", default="outputs/generate", help="output folder")
+
+    traverse = commands.add_parser(
+        "traverse", help="latent traversal of one input: each row sweeps one code dimension",
+        description="Encode input number --index of INPUTS, replace one code dimension at a "
+        "time by --span values in [-span, span] and decode. Writes traversal.npy (dims, "
+        "values, *input_shape) and, for images, traversal.png.")
+    traverse.add_argument("handle", help="preset name, folder or hf://org/repo")
+    traverse.add_argument("inputs", nargs="+", help="one .npy/.npz file or image files")
+    traverse.add_argument("--index", type=int, default=0, help="which input to traverse")
+    traverse.add_argument("--dims", type=int, nargs="+",
+                          help="code dimensions (default: all; for VAEs the most "
+                          "informative first, at most 10)")
+    traverse.add_argument("--span", type=float, default=3.0)
+    traverse.add_argument("--out", default="outputs/traverse", help="output folder")
+
+    retrieve = commands.add_parser(
+        "retrieve", help="find each query's nearest neighbours in latent space (cosine)",
+        description="Index the encodings of DATABASE, search them with the encodings of "
+        "QUERIES and write neighbours.json (indices into DATABASE and cosine similarities, "
+        "best first) and the index itself (index.npz) into --out.")
+    retrieve.add_argument("handle", help="preset name, folder or hf://org/repo")
+    retrieve.add_argument("database", help="one .npy/.npz file")
+    retrieve.add_argument("queries", nargs="+", help="one .npy/.npz file or image files")
+    retrieve.add_argument("-k", type=int, default=5, help="neighbours per query")
+    retrieve.add_argument("--out", default="outputs/retrieve", help="output folder")
+
     demo = commands.add_parser(
         "demo",
         help="the README's main job: load bundled presets and write a gallery (reconstruction, "
-        "denoising, VAE and conditional samples) and a metrics summary; offline, under a minute",
+        "denoising, compression, samples, interpolation, traversal, latent map, retrieval, "
+        "anomalies, hidden units, training curves) and a metrics summary; offline, ~1 minute",
     )
     demo.add_argument("--out", default="outputs/demo", help="folder for pictures and metrics")
     return parser
@@ -178,10 +230,113 @@ def read_inputs(paths: list[str], shape: tuple[int, ...]):
     return np.stack(images) / 255.0, True
 
 
+def _say(line: str) -> None:
+    """Progress of long work, on stderr so stdout stays the result."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _is_image_model(model) -> bool:
+    return len(model.data_shape) == 3
+
+
+def cmd_anomaly(args) -> int:
+    import numpy as np
+
+    import kerasae
+    from kerasae.apps import AnomalyDetector
+
+    model = kerasae.load(args.handle, compile=False)
+    normal, _ = read_inputs([args.normal], model.data_shape)
+    x, _ = read_inputs(args.inputs, model.data_shape)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _say(f"fitting the threshold on {len(normal)} normal examples")
+    detector = AnomalyDetector(model, contamination=args.contamination, method=args.method)
+    detector.fit(normal)
+    _say(f"scoring {len(x)} inputs")
+    scores, flags = detector.score(x), detector.predict(x)
+    np.save(out / "scores.npy", scores)
+    np.save(out / "flags.npy", flags)
+    report = {"inputs": len(x), "threshold": float(detector.threshold_),
+              "flagged": int(flags.sum()), "flagged_fraction": float(flags.mean())}
+    if args.labels:
+        report.update(detector.report(x, np.load(args.labels)))
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_generate(args) -> int:
+    import numpy as np
+
+    import kerasae
+    from kerasae.apps import sample, sample_grid
+
+    model = kerasae.load(args.handle, compile=False)
+    images = sample(model, args.n, seed=args.seed, condition=args.condition)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "samples.npy", images)
+    if _is_image_model(model):
+        sample_grid(images, out / "samples.png", columns=min(args.n, 8))
+    print(json.dumps({"samples": len(images), "shape": list(images.shape[1:]),
+                      "out": str(out)}, indent=2))
+    return 0
+
+
+def cmd_traverse(args) -> int:
+    import numpy as np
+
+    import kerasae
+    from kerasae.apps import informative_dims, traversal_grid, traverse
+
+    model = kerasae.load(args.handle, compile=False)
+    x, _ = read_inputs(args.inputs, model.data_shape)
+    if not 0 <= args.index < len(x):
+        raise ValueError(f"--index must be in 0..{len(x) - 1} for {len(x)} inputs; "
+                         f"got {args.index}.")
+    example = x[args.index]
+    dims = args.dims
+    if dims is None and hasattr(model, "encode_distribution"):
+        dims = [int(d) for d in informative_dims(model, example[None])[:10]]
+    grid = traverse(model, example, dims=dims, values=args.span, is_code=False)
+    dims = dims if dims is not None else list(range(model.latent_dim))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "traversal.npy", grid)
+    if _is_image_model(model):
+        traversal_grid(grid, out / "traversal.png", row_labels=[f"z{d}" for d in dims])
+    print(json.dumps({"dims": dims, "values": int(grid.shape[1]), "out": str(out)}, indent=2))
+    return 0
+
+
+def cmd_retrieve(args) -> int:
+    import kerasae
+    from kerasae.apps import LatentIndex
+
+    model = kerasae.load(args.handle, compile=False)
+    database, _ = read_inputs([args.database], model.data_shape)
+    queries, _ = read_inputs(args.queries, model.data_shape)
+    _say(f"encoding {len(database)} database entries")
+    index = LatentIndex(model)
+    index.add(database)
+    _say(f"searching {len(queries)} queries")
+    ids, similarities = index.search(queries, k=args.k)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    index.save(out / "index.npz")
+    found = [{"query": i, "neighbours": row.tolist(), "cosine": [round(float(s), 6) for s in sim]}
+             for i, (row, sim) in enumerate(zip(ids, similarities, strict=True))]
+    (out / "neighbours.json").write_text(json.dumps(found, indent=1) + "\n")
+    print(json.dumps(found[:5], indent=1))
+    print(f"neighbours of {len(found)} queries written to {out}/neighbours.json")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from kerasae.apps.demo import run_demo
 
-    summary = run_demo(args.out, log=lambda line: print(line, flush=True))
+    summary = run_demo(args.out, log=_say)
     print(json.dumps(summary, indent=2))
     print(f"pictures and metrics written to {args.out}/")
     return 0
@@ -194,6 +349,10 @@ COMMANDS = {
     "export": cmd_export,
     "push": cmd_push,
     "reconstruct": cmd_reconstruct,
+    "anomaly": cmd_anomaly,
+    "generate": cmd_generate,
+    "traverse": cmd_traverse,
+    "retrieve": cmd_retrieve,
     "demo": cmd_demo,
 }
 

@@ -34,7 +34,8 @@ def test_help_lists_every_command(capsys):
         cli.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for command in ("variants", "list", "info", "export", "push", "reconstruct", "demo"):
+    for command in ("variants", "list", "info", "export", "push", "reconstruct", "anomaly",
+                    "generate", "traverse", "retrieve", "demo"):
         assert command in text
 
 
@@ -137,5 +138,82 @@ def test_demo_writes_the_gallery_from_bundled_presets(tmp_path):
     assert metrics["denoising_denoised_psnr_db"] > metrics["denoising_noisy_psnr_db"] + 5
     assert metrics["conv_ae_mnist_psnr_db"] > 15
     assert 60 < metrics["vae_mnist_nll_nats_k100_200_digits"] < 130
-    for picture in ("reconstructions.png", "denoising.png", "vae_samples.png", "cvae_digits.png"):
+    assert metrics["anomaly_auroc"] > 0.9  # faces among digits
+    assert metrics["retrieval_top1_same_label"] > 0.8
+    assert metrics["compression_8bit_ratio_vs_uint8"] > 10
+    assert metrics["compression_8bit_psnr_db"] > metrics["compression_4bit_psnr_db"]
+    for picture in ("reconstructions.png", "denoising.png", "vae_samples.png", "cvae_digits.png",
+                    "interpolation.png", "traversal.png", "latent_map.png", "retrieval.png",
+                    "anomalies.png", "hidden_units.png", "training_curves.png"):
         assert (out / picture).stat().st_size > 1000
+
+
+@pytest.fixture
+def mnist_files(tmp_path):
+    from kerasae.data import load_mnist_sample
+
+    (x_train, _), (x_test, y_test) = load_mnist_sample()
+    paths = {"train": tmp_path / "train.npy", "test": tmp_path / "test.npy",
+             "labels": tmp_path / "labels.npy"}
+    faces = np.ones((10, 28, 28, 1), "float32") * 0.5  # flat grey: nothing like a digit
+    np.save(paths["train"], x_train[:300])
+    np.save(paths["test"], np.concatenate([x_test[:40], faces]))
+    np.save(paths["labels"], np.r_[np.zeros(40), np.ones(10)].astype(int))
+    return paths, x_test[:40]
+
+
+def test_anomaly_scores_files_and_reports(mnist_files, tmp_path, capsys):
+    paths, _ = mnist_files
+    out = tmp_path / "anomaly"
+    assert cli.main(["anomaly", "conv_ae_mnist", str(paths["train"]), str(paths["test"]),
+                     "--labels", str(paths["labels"]), "--contamination", "0.05",
+                     "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    scores, flags = np.load(out / "scores.npy"), np.load(out / "flags.npy")
+    assert scores.shape == flags.shape == (50,)
+    assert report["auroc"] > 0.9 and report["flagged"] == int(flags.sum())
+    assert np.array_equal(flags, scores >= report["threshold"])
+    assert "fitting the threshold on 300 normal examples" in capsys.readouterr().err
+
+
+def test_generate_conditional_samples(tmp_path):
+    out = tmp_path / "generate"
+    assert cli.main(["generate", "cvae_mnist", "-n", "6", "--condition", "3", "--seed", "1",
+                     "--out", str(out)]) == 0
+    samples = np.load(out / "samples.npy")
+    expected = kerasae.load("cvae_mnist").sample(6, seed=1, condition=3)
+    np.testing.assert_allclose(samples, expected, atol=1e-6)
+    assert (out / "samples.png").stat().st_size > 1000
+
+
+def test_generate_refuses_a_model_without_prior(capsys):
+    assert cli.main(["generate", "conv_ae_mnist"]) == 2
+    assert "no prior to sample from" in capsys.readouterr().err
+
+
+def test_traverse_sweeps_the_chosen_dims(mnist_files, tmp_path, capsys):
+    paths, _ = mnist_files
+    out = tmp_path / "traverse"
+    assert cli.main(["traverse", "vae_mnist", str(paths["test"]), "--index", "2", "--dims",
+                     "0", "5", "--span", "2", "--out", str(out)]) == 0
+    grid = np.load(out / "traversal.npy")
+    assert grid.shape == (2, 7, 28, 28, 1)
+    assert json.loads(capsys.readouterr().out)["dims"] == [0, 5]
+    assert cli.main(["traverse", "vae_mnist", str(paths["test"]), "--index", "50"]) == 2
+    assert "--index must be in 0..49" in capsys.readouterr().err
+
+
+def test_retrieve_returns_brute_force_neighbours(mnist_files, tmp_path):
+    paths, queries = mnist_files
+    out = tmp_path / "retrieve"
+    assert cli.main(["retrieve", "conv_ae_mnist", str(paths["train"]), str(paths["test"]),
+                     "-k", "3", "--out", str(out)]) == 0
+    found = json.loads((out / "neighbours.json").read_text())
+    model = kerasae.load("conv_ae_mnist")
+    database = model.encode(np.load(paths["train"]))
+    z = model.encode(queries[:5])
+    cosine = (z / np.linalg.norm(z, axis=1, keepdims=True)) @ (
+        database / np.linalg.norm(database, axis=1, keepdims=True)).T
+    for i in range(5):
+        assert found[i]["neighbours"] == np.argsort(-cosine[i])[:3].tolist()
+    assert (out / "index.npz").is_file()
