@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from kerasae.conv import AdjointConv2DTranspose
+
 
 def dense_encoder(
     input_shape: tuple[int, ...],
@@ -95,7 +97,7 @@ def conv_decoder(
     )
     h = layers.Reshape((h0, w0, filters[-1]), name=f"{name}_reshape")(h)
     for i, f in enumerate(reversed(filters)):
-        h = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same",
+        h = AdjointConv2DTranspose(f, kernel_size, strides=2, padding="same",
                                    activation=activation, name=f"{name}_deconv_{i}")(h)
     extra_h, extra_w = h0 * 2 ** len(filters) - height, w0 * 2 ** len(filters) - width
     if extra_h or extra_w:

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-.venv/bin/ruff check kerasae tests scripts || exit 1
+.venv/bin/ruff check kerasae tests scripts benchmarks || exit 1
 status=0
 for backend in tensorflow jax torch; do
   echo "=== KERAS_BACKEND=$backend ==="

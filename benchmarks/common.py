@@ -1,0 +1,87 @@
+"""Shared setup for the benchmark workers: data, the canonical conv VAE, argument parsing.
+
+Workers run as `python -m benchmarks.<module> ...` in a fresh process per Keras backend, since
+the backend is fixed when Keras is first imported. Keras is imported inside functions only, after
+`KERAS_BACKEND` is set."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+# The canonical conv VAE of section 1 (what `kerasae.build` is asked for; hidden_units is
+# unused by the conv architecture, which has no hidden dense layer, but is passed as documented).
+VAE_KWARGS = dict(input_shape=(28, 28, 1), latent_dim=16, architecture="conv", filters=(32, 64),
+                  hidden_units=(256,))
+
+
+THREADS_ENV = "KERASAE_BENCH_THREADS"
+
+
+def set_backend(backend: str | None) -> None:
+    """Fix the Keras backend for this process (must run before Keras is imported), and pin
+    TensorFlow's thread pools when run.py was given --threads (torch and JAX read their
+    environment variables, set by run.py, at import)."""
+    if backend:
+        os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    threads = threads_setting()
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def threads_setting() -> int | None:
+    """The --threads of run.py (None: each framework's default)."""
+    value = os.environ.get(THREADS_ENV)
+    return int(value) if value else None
+
+
+def thread_env(threads: int | None) -> dict[str, str]:
+    """Environment variables that pin every framework's intra-op pool to `threads`."""
+    if not threads:
+        return {}
+    env = {THREADS_ENV: str(threads), "OMP_NUM_THREADS": str(threads),
+           "MKL_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads)}
+    if threads == 1:  # XLA has no thread-count flag; it can only turn its Eigen pool off
+        env["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                            " --xla_cpu_multi_thread_eigen=false").strip()
+    return env
+
+
+def mnist_images(n: int) -> np.ndarray:
+    """n MNIST-shaped images float32 (n, 28, 28, 1) in [0, 1]: the shipped 2,000-digit sample,
+    tiled (no download)."""
+    from kerasae.data import load_mnist_sample
+
+    (x, _), _ = load_mnist_sample()
+    reps = math.ceil(n / len(x))
+    return np.ascontiguousarray(np.concatenate([x] * reps)[:n], dtype=np.float32)
+
+
+def build_kerasae_vae(seed: int = 0, compile_kwargs: dict | None = None, cls=None):
+    """The canonical conv VAE built by kerasae, compiled with Adam(1e-3) (Keras' defaults
+    otherwise). `cls` swaps in a subclass of VariationalAutoencoder (speed experiments)."""
+    import keras
+
+    import kerasae
+
+    model = kerasae.build("vae", seed=seed, **VAE_KWARGS)
+    if cls is not None:
+        model = cls.from_config(model.get_config())
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), **(compile_kwargs or {}))
+    return model
+
+
+def trainable_count(model) -> int:
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+
+
+def steps_for(seconds_per_step: float, target_s: float, min_steps: int, max_steps: int) -> int:
+    """How many steps make one timed repeat last about `target_s` seconds."""
+    wanted = int(round(target_s / max(seconds_per_step, 1e-6)))
+    return max(min_steps, min(max_steps, wanted))

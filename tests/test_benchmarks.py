@@ -1,0 +1,103 @@
+"""The benchmark harness (benchmarks/) is importable and its references are sound: the
+hand-written TF and torch conv VAEs match kerasae's parameter for parameter and train, and the
+FLOP counter gives known values. No timing is asserted. Works on every KERAS_BACKEND (the hand
+nets always use TensorFlow and torch directly)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common, flops, networks_tf, networks_torch, report, timing  # noqa: E402
+
+CONV_VAE_PARAMS = 228_193  # 119,200 encoder + 108,993 decoder
+
+
+@pytest.fixture(scope="module")
+def batch() -> np.ndarray:
+    return common.mnist_images(32)
+
+
+def test_hand_written_networks_match_kerasae_parameter_count():
+    import kerasae
+
+    model = kerasae.build("vae", **common.VAE_KWARGS)
+    assert common.trainable_count(model) == CONV_VAE_PARAMS
+    assert networks_tf.TFConvVAE(**_net_kwargs()).count_params() == CONV_VAE_PARAMS
+    assert networks_torch.TorchConvVAE(**_net_kwargs()).count_params() == CONV_VAE_PARAMS
+
+
+def _net_kwargs() -> dict:
+    return {k: common.VAE_KWARGS[k] for k in ("input_shape", "latent_dim", "filters")}
+
+
+def test_tf_training_step_reduces_the_loss(batch):
+    import tensorflow as tf
+
+    net = networks_tf.TFConvVAE(**_net_kwargs(), seed=0)
+    x = tf.constant(batch)
+
+    def loss() -> float:  # the same noise draw each time: a deterministic objective
+        net.noise.reset_from_seed(1)
+        return float(net.loss_fn(x))
+
+    before = loss()
+    net.train_step(x)
+    assert np.isfinite(before) and loss() < before
+
+
+def test_torch_training_step_reduces_the_loss(batch):
+    import torch
+
+    loop = networks_torch.TorchLoop(batch, batch_size=len(batch), seed=0)
+    x = loop.data
+
+    def loss() -> float:
+        torch.manual_seed(1)
+        with torch.no_grad():
+            return float(loop.net.loss(x))
+
+    before = loss()
+    loop.step(x)
+    assert np.isfinite(before) and loss() < before
+
+
+def test_flop_counter_single_dense_layer():
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(5)])
+    assert flops.model_macs(model) == {model.layers[0].name: 50}
+    assert flops.forward_flops(model) == 100  # 2 * in * out, bias not counted
+    assert flops.training_flops(model) == 300
+
+
+def test_flop_counter_conv_vae_by_hand():
+    import kerasae
+
+    macs = flops.model_macs(kerasae.build("vae", **common.VAE_KWARGS))
+    assert macs == {
+        "encoder_conv_0": 14 * 14 * 9 * 1 * 32,
+        "encoder_conv_1": 7 * 7 * 9 * 32 * 64,
+        "encoder_mean": 3136 * 16,
+        "encoder_log_var": 3136 * 16,
+        "decoder_project": 16 * 3136,
+        "decoder_deconv_0": 7 * 7 * 9 * 64 * 64,  # input pixels x kernel
+        "decoder_deconv_1": 14 * 14 * 9 * 64 * 32,
+        "decoder_output": 28 * 28 * 9 * 32 * 1,
+    }
+
+
+def test_timing_helpers():
+    stats = timing.summarize([3.0, 1.0, 2.0, 10.0])
+    assert (stats.median, stats.min, stats.max, stats.n) == (2.5, 1.0, 10.0, 4)
+    assert timing.paired_ratios([2.0, 6.0], [1.0, 3.0]) == [2.0, 2.0]
+    calls = []
+    seconds = timing.interleave({"a": lambda: calls.append("a"),
+                                 "b": lambda: calls.append("b")}, repeats=2)
+    assert calls == ["a", "b", "b", "a"] and len(seconds["a"]) == 2
+    assert timing.parse("noise\n" + timing.MARKER + '{"x": 1}\n') == {"x": 1}
+    assert report.num(1234.5678) == "1,235" and report.num(0.012345) == "0.012"
