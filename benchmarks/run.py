@@ -36,10 +36,10 @@ SETTINGS = {
                   infer_target=0.2, startup_repeats=1, matmul_sizes="2048", matmul_repeats=3,
                   memmap_sizes=[10**4, 10**5], dsprites_sizes=[10**4, 10**5], speed_repeats=2,
                   speed_target=1.0, speed_warm=2),
-    "full": dict(train_repeats=7, train_target=10.0, train_warm=3, infer_repeats=7,
+    "full": dict(train_repeats=5, train_target=6.0, train_warm=3, infer_repeats=7,
                  infer_target=0.5, startup_repeats=5, matmul_sizes="2048,4096",
                  matmul_repeats=7, memmap_sizes=[10**5, 10**6, 10**7],
-                 dsprites_sizes=[10**5, 10**6], speed_repeats=5, speed_target=8.0,
+                 dsprites_sizes=[10**5, 10**6], speed_repeats=3, speed_target=5.0,
                  speed_warm=4),
 }
 

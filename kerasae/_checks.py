@@ -42,7 +42,9 @@ def check_shape(shape: Any, what: str = "input_shape") -> tuple[int, ...]:
     """A per-example shape: a non-empty tuple of positive ints, batch axis excluded."""
     try:
         dims = tuple(int(d) for d in shape)
-        valid = len(dims) > 0 and all(d > 0 and d == s for d, s in zip(dims, shape, strict=True))
+        valid = len(dims) > 0 and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and d > 0
+            for d, s in zip(dims, shape, strict=True))
     except (TypeError, ValueError):
         valid = False
     if not valid:
@@ -76,9 +78,11 @@ def check_range(value: Any, low: float, high: float, what: str, *, inclusive: bo
     is_number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
     # Compare only numbers: a string or None would raise TypeError instead of this ValueError.
     ok = is_number and (low <= value <= high if inclusive else low < value < high)
+    bounds = f"[{low}, {high}]" if inclusive else f"({low}, {high})"
     if not ok:
-        bounds = f"[{low}, {high}]" if inclusive else f"({low}, {high})"
         raise ValueError(f"{what} must be a number in {bounds}; got {value!r}.")
+    if not np.isfinite(value):
+        raise ValueError(f"{what} must be a finite number in {bounds}; got {value!r}.")
     return float(value)
 
 

@@ -143,6 +143,15 @@ BUILD_ERRORS = {
         dict(name="contractive_ae", **VEC, contractive_weight=-1.0),
         esc("contractive_weight must be a number in [0.0, inf]; got -1.0."),
     ),
+    "infinite contractive_weight": (
+        dict(name="contractive_ae", **VEC, contractive_weight=float("inf")),
+        esc("contractive_weight must be a finite number in [0.0, inf]; got inf."),
+    ),
+    "float input_shape": (
+        dict(name="ae", input_shape=(16.0,), latent_dim=2),
+        esc("input_shape must be a tuple of positive integers without the batch axis, "
+            "e.g. (784,) or (28, 28, 1); got (16.0,)."),
+    ),
 }
 
 
