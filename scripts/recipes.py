@@ -302,16 +302,19 @@ RECIPES: dict[str, Recipe] = {
     ),
     "beta_vae_dsprites": Recipe(
         variant="beta_vae",
-        build={"input_shape": (64, 64, 1), "latent_dim": 10, "beta": 4.0,
+        build={"input_shape": (64, 64, 1), "latent_dim": 10, "beta": 16.0,
                "architecture": "conv", "filters": (32, 32, 64, 64), "hidden_units": (256,),
                "likelihood": "bernoulli", "seed": 0},
         data=dsprites_stream, dataset={**DSPRITES, "split": "all 737,280 images, streamed"},
         preprocessing="binary 64 x 64 sprites as float32 {0, 1}, shape (N, 64, 64, 1)",
         epochs=15, batch_size=64, learning_rate=5e-4, sample="dsprites",
         licence="Apache-2.0", licence_id="apache-2.0",
-        description="beta-VAE (beta = 4) on dSprites: four stride-2 convolutions "
+        description="beta-VAE (beta = 16) on dSprites: four stride-2 convolutions "
         "(32, 32, 64, 64), 10-dimensional Gaussian latent, Bernoulli decoder, as in Higgins "
-        "et al. (2017) but trained for far fewer steps (15,000 x 64 images) on a CPU.",
+        "et al. (2017) but trained for far fewer steps (15,000 x 64 images) on a CPU. A first "
+        "run with beta = 4 kept all 10 dimensions active and reached MIG 0.03 and a beta-VAE "
+        "score of 0.65; beta = 16, the top of disentanglement_lib's sweep (1 to 16), presses "
+        "harder on the KL and so prunes unused dimensions.",
     ),
     "beta_vae_celeba": Recipe(
         variant="beta_vae",
