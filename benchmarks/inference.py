@@ -67,8 +67,6 @@ def measure(preset: str, directory: Path, batch_sizes: list[int], repeats: int,
             "endpoint.predict": lambda x=x, b=b: endpoint.predict(x, batch_size=b, verbose=0),
             "endpoint.predict_on_batch": lambda x=x: endpoint.predict_on_batch(x),
             "endpoint(x) eager call": lambda x=x: keras.ops.convert_to_numpy(endpoint(x)),
-            "proposed: check + predict_on_batch per slice":
-                lambda x=x, b=b: _sliced_predict_on_batch(model, endpoint, x, b),
             "TF SavedModel .reconstruct": lambda x_tf=x_tf: saved.reconstruct(x_tf).numpy(),
             "ONNX Runtime": lambda x=x: session.run(None, {input_name: x})[0],
         }
@@ -94,15 +92,6 @@ def measure(preset: str, directory: Path, batch_sizes: list[int], repeats: int,
             "max_abs_diff_vs_reconstruct": errors,
         }
     return out
-
-
-def _sliced_predict_on_batch(model, endpoint, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """What `Autoencoder._run` could do instead of `predict`: the same input check, then
-    predict_on_batch on slices (no per-call data adapter, iterator and callbacks)."""
-    x = model.check_inputs(x)
-    parts = [endpoint.predict_on_batch(x[i : i + batch_size])
-             for i in range(0, len(x), batch_size)]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def main(argv: list[str] | None = None) -> dict:

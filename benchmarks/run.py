@@ -272,10 +272,10 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
     if "inference" in res or "export" in res:
         lines += [
             f"## 2. Inference throughput: preset `{args.preset}`, endpoint `reconstruct`\n",
-            "Paths: `model.reconstruct(x)` (the numpy helper: input check + "
-            "`endpoint.predict`), the endpoint Functional model's `predict`, `predict_on_batch` "
-            "and a direct eager call, what `_run` could do instead of `predict` (the same "
-            "input check, then `predict_on_batch` per batch-size slice), the TF SavedModel "
+            "Paths: `model.reconstruct(x)` (the numpy helper: input check, then "
+            "`predict_on_batch` per batch-size slice), the endpoint Functional model's "
+            "`predict` (what the helper called before: a data adapter, iterator and callbacks "
+            "per call), `predict_on_batch` and a direct eager call, the TF SavedModel "
             "from `kerasae.export(format=\"tf_saved_model\")` called through "
             "`tf.saved_model.load(path).reconstruct`, and "
             "`reconstruct.onnx` from `kerasae.export(format=\"onnx\")` in an onnxruntime "

@@ -119,7 +119,7 @@ def latent_space(demo: Demo) -> dict:
     queries = demo.x[:6]
     rows = [np.concatenate([q[None], demo.x_train[ids[i]]]) for i, q in enumerate(queries)]
     pictures.sample_grid(np.concatenate(rows), demo.path("retrieval.png"), columns=6,
-                         title="each row: a query, then its 5 nearest training digits (cosine)")
+                         title="query, then its 5 nearest (cosine)")
     return {"retrieval_top1_same_label": float(np.mean(neighbours[:, 0] == demo.y)),
             "retrieval_top5_same_label": float(np.mean(neighbours == demo.y[:, None]))}
 
