@@ -6,6 +6,7 @@ the backend is fixed when Keras is first imported. Keras is imported inside func
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 
@@ -85,3 +86,18 @@ def steps_for(seconds_per_step: float, target_s: float, min_steps: int, max_step
     """How many steps make one timed repeat last about `target_s` seconds."""
     wanted = int(round(target_s / max(seconds_per_step, 1e-6)))
     return max(min_steps, min(max_steps, wanted))
+
+
+def training_parser(description: str | None, *, backend: bool = True, warm_steps: int = 3,
+                    max_steps: int = 100) -> argparse.ArgumentParser:
+    """The options every training benchmark takes: batch, repeats, time per repeat, steps."""
+    parser = argparse.ArgumentParser(description=description)
+    if backend:
+        parser.add_argument("--backend", default=None)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--target-s", type=float, default=10.0)
+    parser.add_argument("--warm-steps", type=int, default=warm_steps)
+    parser.add_argument("--min-steps", type=int, default=2)
+    parser.add_argument("--max-steps", type=int, default=max_steps)
+    return parser

@@ -13,7 +13,6 @@ decoder ends in a sigmoid (same parameters and FLOPs).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import timing
+from benchmarks import common, timing
 from benchmarks.networks_torch import LOG_VAR_BOUND, ConvDecoder, ConvEncoder, TorchLoop, _glorot_
 
 ASSET = Path(__file__).resolve().parents[1] / "kerasae" / "assets" / "mnist_sample.npz"
@@ -66,14 +65,7 @@ def build_pythae_vae(latent_dim: int = 16):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--target-s", type=float, default=10.0)
-    parser.add_argument("--warm-steps", type=int, default=3)
-    parser.add_argument("--min-steps", type=int, default=2)
-    parser.add_argument("--max-steps", type=int, default=100)
-    args = parser.parse_args(argv)
+    args = common.training_parser(__doc__, backend=False).parse_args(argv)
     out_dir = tempfile.mkdtemp(prefix="pythae-bench-")  # the trainer writes its folders here
     try:
         result = _measure(args, out_dir)

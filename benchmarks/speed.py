@@ -20,7 +20,6 @@ and the backend's hand-written loop (TF loop / torch loop) as the floor.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -198,13 +197,7 @@ def build_variant(spec: dict):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default=None)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--target-s", type=float, default=10.0)
-    parser.add_argument("--warm-steps", type=int, default=4)
-    parser.add_argument("--max-steps", type=int, default=160)
+    parser = common.training_parser(__doc__, warm_steps=4, max_steps=160)
     parser.add_argument("--check-samples", type=int, default=60000)
     args = parser.parse_args(argv)
     common.set_backend(args.backend)

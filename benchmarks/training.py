@@ -11,7 +11,6 @@ forever); throughput is samples per second of the timed repeats.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from benchmarks import common, timing
@@ -34,15 +33,7 @@ def _calibrated(run, warm_steps: int, target_s: float, min_steps: int, max_steps
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default=None)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--target-s", type=float, default=10.0)
-    parser.add_argument("--warm-steps", type=int, default=3)
-    parser.add_argument("--min-steps", type=int, default=2)
-    parser.add_argument("--max-steps", type=int, default=100)
-    args = parser.parse_args(argv)
+    args = common.training_parser(__doc__).parse_args(argv)
     common.set_backend(args.backend)
 
     import keras
