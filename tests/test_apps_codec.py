@@ -194,7 +194,7 @@ def test_denoising_preset_raises_psnr(mnist_test):
 
 @pytest.mark.parametrize("bits", [0, 17, 2.5, True, "8"])
 def test_bad_bits_raise(model, x, bits):
-    with pytest.raises(ValueError, match="bits must be an integer in 1..16"):
+    with pytest.raises(ValueError, match=r"bits .* must be an integer in \[1, 16\]"):
         compress(model, x, bits)
 
 

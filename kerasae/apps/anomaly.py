@@ -20,7 +20,7 @@ import numpy as np
 
 from kerasae._checks import check_choice, check_range
 from kerasae.data.nab import sliding_windows
-from kerasae.metrics._arrays import binary_labels, numbers
+from kerasae.metrics._arrays import binary_labels, numbers, positive_int
 from kerasae.metrics.anomaly import auroc, precision_recall_at
 
 METHODS = ("contamination", "normalized")
@@ -296,14 +296,8 @@ def _check_contamination(value: Any) -> float:
 
 
 def _check_stride(value: Any, window: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (
-        1 <= value <= window
-    ):
-        raise ValueError(
-            f"stride must be an integer in [1, {window}] (the window length), so every time "
-            f"step lies in some window; got {value!r}."
-        )
-    return int(value)
+    """At most the window length, so every time step lies in some window."""
+    return positive_int(value, "stride", maximum=window)
 
 
 def _window_shape(model: Any) -> tuple[int, ...]:

@@ -31,6 +31,7 @@ import numpy as np
 
 from kerasae._checks import check_data, check_positive_int
 from kerasae.metrics import psnr
+from kerasae.metrics._arrays import positive_int
 
 MAGIC = b"KAEC"
 FORMAT_VERSION = 1
@@ -234,12 +235,7 @@ def check_bits(bits: Any) -> int | None:
     """None (float32 codes) or an integer in 1..MAX_BITS."""
     if bits is None:
         return None
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not (
-        1 <= bits <= MAX_BITS
-    ):
-        raise ValueError(f"bits must be an integer in 1..{MAX_BITS}, or None for float32 codes; "
-                         f"got {bits!r}.")
-    return int(bits)
+    return positive_int(bits, "bits (or None for float32 codes)", maximum=MAX_BITS)
 
 
 def _condition(condition: Any) -> dict:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kerasae._checks import check_choice, check_positive_int
-from kerasae.metrics._arrays import numbers
+from kerasae.metrics._arrays import numbers, positive_int
 
 METHODS = ("linear", "slerp")
 DEFAULT_SPAN = 3.0  # +-3 prior standard deviations: the usual beta-VAE traversal range
@@ -50,7 +50,7 @@ def interpolate_codes(z_a, z_b, steps: int = 8, method: str = "linear") -> np.nd
     origin; for (near-)parallel or zero codes it falls back to "linear".
     """
     method = check_choice(method, METHODS, "method")
-    steps = _check_steps(steps)
+    steps = positive_int(steps, "steps", minimum=2)  # both endpoints
     dtype = _float_dtype(z_a, z_b)
     z_a, z_b = numbers(z_a, "z_a", ndim=1), numbers(z_b, "z_b", ndim=1)
     if z_a.shape != z_b.shape:
@@ -220,12 +220,6 @@ def _float_dtype(*arrays) -> str:
     """float32, or float64 when an input is float64, so codes come back exactly as given."""
     kinds = (str(a.dtype) if hasattr(a, "dtype") else "" for a in arrays)
     return "float64" if any("float64" in kind for kind in kinds) else "float32"
-
-
-def _check_steps(steps) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2 (both endpoints); got {steps!r}.")
-    return int(steps)
 
 
 def _check_dims(dims, latent_dim: int) -> list[int]:

@@ -89,9 +89,12 @@ def same_length(*pairs: tuple[str, np.ndarray]) -> int:
     return next(iter(lengths.values()))
 
 
-def positive_int(value: Any, what: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}; got {value!r}.")
+def positive_int(value: Any, what: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer in [minimum, maximum] (no upper bound when maximum is None); bools refused."""
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not is_int or value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{what} must be an integer {bounds}; got {value!r}.")
     return int(value)
 
 
