@@ -11,7 +11,7 @@ from variant_specs import SPECS, images
 
 import kerasae
 from kerasae import cli
-from kerasae.hub import registry
+from kerasae.hub import registry, zoo
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def bundled(tmp_path, monkeypatch):
         "metrics": {"test_mse": {"value": 0.0123, "split": "test", "description": "MSE"}},
     })
     monkeypatch.setattr(registry, "bundled_root", lambda: root)
+    monkeypatch.setattr(zoo, "presets", dict)  # no zoo registry: bundled names only
     return model
 
 

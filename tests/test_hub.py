@@ -28,7 +28,7 @@ from variant_specs import SPECS, fit_inputs, method_kwargs
 import kerasae
 import kerasae.hub.preset as preset_module
 import kerasae.hub.registry as registry_module
-from kerasae.hub import IntegrityError, load_preset, read_metadata, resolve, save_preset
+from kerasae.hub import IntegrityError, load_preset, read_metadata, resolve, save_preset, zoo
 from kerasae.hub.integrity import sha256, verify_files
 from kerasae.hub.preset import CARD, CONFIG, FORMAT_VERSION, METADATA, PRESET_FILES, WEIGHTS
 from kerasae.hub.remote import parse_handle
@@ -367,6 +367,7 @@ def bundled(tmp_path, monkeypatch) -> Path:
                 metadata={"dataset": {"name": "mnist"}, "metrics": METRICS})
     (root / "notes").mkdir()
     monkeypatch.setattr(registry_module, "bundled_root", lambda: root)
+    monkeypatch.setattr(zoo, "presets", dict)  # no zoo registry: bundled names only
     return root
 
 
@@ -398,6 +399,7 @@ def test_unknown_name_suggests_the_close_one(bundled):
 def test_unknown_name_without_bundled_presets(tmp_path, monkeypatch):
     """Fails if an unknown name does not raise a ValueError when nothing is bundled."""
     monkeypatch.setattr(registry_module, "bundled_root", lambda: None)
+    monkeypatch.setattr(zoo, "presets", dict)
     assert kerasae.list_models() == []
     with pytest.raises(ValueError, match="unknown preset 'vae_mnsit'"):
         kerasae.load("vae_mnsit")

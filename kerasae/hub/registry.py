@@ -1,62 +1,166 @@
-"""Where presets live: the bundled `weights/` folder (in a checkout or inside the wheel)."""
+"""Where presets live: the bundled `weights/` folder (in a checkout or inside the full wheel),
+else the Hugging Face Hub at the revision kerasae's zoo registry pins (see `zoo.py`)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from kerasae._checks import closest
-from kerasae.hub.preset import METADATA, read_metadata
+from kerasae.hub import zoo
+from kerasae.hub.preset import METADATA, PRESET_FILES, read_metadata
+
+Status = Literal["bundled", "cached", "remote", "unpublished"]
+
+
+@dataclass(frozen=True)
+class PresetStatus:
+    """Where a preset would load from now: 'bundled' (inside this installation), 'cached'
+    (its pinned revision is in the Hugging Face cache), 'remote' (downloaded on first use) or
+    'unpublished' (neither bundled nor on the Hub: install the full wheel)."""
+
+    name: str
+    status: Status
+    repo_id: str | None
+    revision: str | None
+    size: int
 
 
 def bundled_root() -> Path | None:
-    """`kerasae/weights/` inside an installed wheel, else `weights/` beside the package."""
+    """`kerasae/weights/` inside an installed wheel, else `weights/` of a source checkout.
+    None in a slim install (no weights in the wheel)."""
     package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "weights", package.parent / "weights"):
-        if candidate.is_dir():
-            return candidate
+    if (package / "weights").is_dir():
+        return package / "weights"
+    checkout = package.parent
+    if (checkout / "weights").is_dir() and (checkout / "pyproject.toml").is_file():
+        return checkout / "weights"
     return None
 
 
-def list_models() -> list[str]:
-    """Names of the bundled pretrained presets."""
+def bundled_names() -> list[str]:
     root = bundled_root()
     if root is None:
         return []
     return sorted(p.name for p in root.iterdir() if (p / METADATA).is_file())
 
 
+@overload
+def list_models(details: Literal[False] = False) -> list[str]: ...
+@overload
+def list_models(details: Literal[True]) -> list[PresetStatus]: ...
+def list_models(details: bool = False) -> list[str] | list[PresetStatus]:
+    """Names of the pretrained presets: bundled, and those the zoo registry knows (loaded from
+    the Hub on first use). `details=True`: one `PresetStatus` per name instead."""
+    names = sorted(set(bundled_names()) | set(zoo.presets()))
+    return preset_status(names) if details else names
+
+
+def preset_status(names: list[str] | None = None) -> list[PresetStatus]:
+    """For each preset (all by default): bundled, cached, remote or unpublished."""
+    bundled, entries = set(bundled_names()), zoo.presets()
+    records = []
+    for name in names if names is not None else list_models():
+        entry = entries.get(name)
+        repo_id, revision = (entry.repo_id, entry.revision) if entry else (None, None)
+        if name in bundled:
+            status: Status = "bundled"
+        elif entry is None or not entry.published:
+            status = "unpublished"
+        else:
+            status = "cached" if _in_cache(entry) else "remote"
+        size = entry.size if entry else 0
+        if name in bundled and not size:
+            size = sum((bundled_root() / name / f).stat().st_size for f in PRESET_FILES)
+        records.append(PresetStatus(name, status, repo_id, revision, size))
+    return records
+
+
+def _in_cache(entry: zoo.Preset) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return all(
+        isinstance(try_to_load_from_cache(entry.repo_id, name, revision=entry.revision), str)
+        for name in PRESET_FILES
+    )
+
+
 def model_info(name: str) -> dict[str, Any]:
-    """A bundled preset's metadata: variant, dataset, metrics, input spec, licence, files."""
-    return read_metadata(bundled_path(name))
+    """A preset's metadata: variant, dataset, metrics, input spec, licence, files. A preset
+    that is not bundled is read from the Hub (cache first), like `load`."""
+    return read_metadata(preset_path(_check_name(name)))
 
 
-def bundled_path(name: str) -> Path:
-    names = list_models()
-    if name not in names:
+def preset_path(name: str) -> Path:
+    """A preset name -> its folder: the bundled copy when there is one, else the registry's
+    revision from the Hugging Face cache (downloaded on first use, hashes checked)."""
+    if name in bundled_names():
+        return bundled_root() / name
+    entry = zoo.presets().get(name)
+    if entry is None:
+        names = list_models()
         raise ValueError(
-            f"unknown preset {name!r}.{closest(name, names)} Bundled presets: {names or 'none'}. "
+            f"unknown preset {name!r}.{closest(name, names)} Known presets: {names or 'none'}. "
             "A local preset folder or 'hf://org/repo[@revision]' also works."
         )
-    return bundled_root() / name
+    from kerasae.hub.remote import download_preset
+
+    return download_preset(entry)
+
+
+bundled_path = preset_path  # the name before presets could come from the Hub
 
 
 def resolve(handle: str | os.PathLike) -> Path:
-    """A preset handle -> a local preset folder: a bundled name, a folder, or hf://org/repo."""
-    if not isinstance(handle, (str, os.PathLike)):
-        raise ValueError(
-            "a preset handle is a preset name, a folder path or 'hf://org/repo[@revision]'; "
-            f"got {type(handle).__name__}."
-        )
-    text = os.fspath(handle)
+    """A preset handle -> a local preset folder.
+
+    - 'hf://org/repo[@revision]': huggingface_hub's cache, downloaded on first use.
+    - A path that is explicit (absolute, starting with '.' or '~', or holding a separator, or a
+      `PathLike`): that folder.
+    - A bare name: a preset of the zoo (bundled, else from the Hub) wins over a local folder of
+      the same name; write './name' to load the folder. A bare name that is not a preset loads
+      the local folder of that name if there is one.
+    """
+    if isinstance(handle, os.PathLike):
+        return _folder(Path(handle).expanduser())
+    text = _check_name(handle, what="a preset handle")
     if text.startswith("hf://"):
         from kerasae.hub.remote import download
 
         return download(text)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return path
-    if os.sep in text or text.startswith("."):
+    if _explicit_path(text):
+        return _folder(Path(text).expanduser())
+    if text in bundled_names() or text in zoo.presets():
+        return preset_path(text)
+    if Path(text).is_dir():
+        return Path(text)
+    return preset_path(text)
+
+
+def _check_name(handle: Any, what: str = "a preset name") -> str:
+    """A non-empty str, or a ValueError (difflib and Path would fail on others, or "" would
+    quietly mean the current directory)."""
+    accepted = "a preset name (see kerasae.list_models())" + (
+        ", a folder path or 'hf://org/repo[@revision]'" if what == "a preset handle" else "")
+    if not isinstance(handle, str):
+        raise ValueError(f"{what} must be {accepted}; got {type(handle).__name__} {handle!r}.")
+    if not handle.strip():
+        raise ValueError(
+            f"{what} must be {accepted}; got an empty string (which would load the current "
+            "directory: write '.' for that)."
+        )
+    return handle
+
+
+def _explicit_path(text: str) -> bool:
+    separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return (os.path.isabs(text) or text.startswith((".", "~"))
+            or any(s in text for s in separators))
+
+
+def _folder(path: Path) -> Path:
+    if not path.is_dir():
         raise ValueError(f"no preset folder at {path}; expected a folder with {METADATA}.")
-    return bundled_path(text)
+    return path

@@ -11,7 +11,9 @@ from typing import Any
 
 import keras
 
+from kerasae.hub.integrity import IntegrityError, verify_files
 from kerasae.hub.preset import PRESET_FILES, read_metadata, save_preset, verify_preset
+from kerasae.hub.zoo import Preset
 
 _HANDLE = re.compile(r"^hf://(?P<repo>[\w.\-]+/[\w.\-]+)(@(?P<revision>[\w.\-/]+))?$")
 
@@ -26,9 +28,43 @@ def parse_handle(handle: str) -> tuple[str, str | None]:
     return match["repo"], match["revision"]
 
 
+class HubUnavailableError(ValueError, ConnectionError):
+    """A preset is neither bundled nor in the Hugging Face cache, and cannot be downloaded now
+    (offline, or the Hub unreachable). Both a ValueError and a ConnectionError."""
+
+
 def download(handle: str) -> Path:
     """Fetch a preset into huggingface_hub's cache (or find it there) and return its folder."""
-    from huggingface_hub import snapshot_download
+    repo_id, revision = parse_handle(handle)
+    return _snapshot(repo_id, revision, handle)
+
+
+def download_preset(preset: Preset) -> Path:
+    """A zoo preset that is not bundled: its registry revision from huggingface_hub's cache,
+    downloaded on first use, every file checked against the registry's sha256."""
+    if not preset.published:
+        raise ValueError(
+            f"preset {preset.name!r} is not bundled with this installation and has not been "
+            "published to the Hugging Face Hub yet (its registry entry has no revision). "
+            "Install the full kerasae wheel, which bundles the presets."
+        )
+    handle = f"hf://{preset.repo_id}@{preset.revision}"
+    folder = _snapshot(preset.repo_id, preset.revision, handle, name=preset.name)
+    expected = dict(preset.files)
+    if set(expected) != set(PRESET_FILES):
+        raise IntegrityError(f"the registry entry of {preset.name!r} lists {sorted(expected)}; "
+                             f"expected {sorted(PRESET_FILES)}.")
+    try:
+        verify_files(folder, expected)
+    except IntegrityError as error:
+        raise IntegrityError(
+            f"{handle} (preset {preset.name!r}) does not match kerasae's registry: {error}"
+        ) from None
+    return folder
+
+
+def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None = None) -> Path:
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
@@ -37,7 +73,6 @@ def download(handle: str) -> Path:
 
     import kerasae
 
-    repo_id, revision = parse_handle(handle)
     try:
         folder = snapshot_download(
             repo_id,
@@ -47,14 +82,23 @@ def download(handle: str) -> Path:
             library_version=kerasae.__version__,
         )
     except LocalEntryNotFoundError:
-        raise ConnectionError(
-            f"{handle} is not in the local Hugging Face cache and cannot be downloaded now "
-            "(offline: HF_HUB_OFFLINE is set or the Hub is unreachable). Fetch it once while "
-            f"online (kerasae.load({handle!r}) or `hf download {repo_id}`), or point "
-            "HF_HUB_CACHE at a cache that holds it."
+        at = f"revision {revision}" if revision else "the main branch"
+        what = (f"preset {name!r} is not bundled with this installation, and {at} of {repo_id}"
+                if name else f"{handle} ({at} of {repo_id})")
+        fetch = f"hf download {repo_id}" + (f" --revision {revision}" if revision else "")
+        raise HubUnavailableError(
+            f"{what} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) and cannot "
+            "be downloaded now (offline: HF_HUB_OFFLINE is set or the Hub is unreachable). Set "
+            f"HF_HUB_OFFLINE=0 and load it once while online, pre-download it with `{fetch}`, "
+            "or point HF_HUB_CACHE at a cache that holds it"
+            + (", or install the full kerasae wheel, which bundles the presets." if name else ".")
         ) from None
     except RevisionNotFoundError:
-        raise ValueError(f"{repo_id} has no revision {revision!r} on the Hub.") from None
+        raise ValueError(
+            f"{repo_id} has no revision {revision!r} on the Hub"
+            + (f" (kerasae's registry names it for preset {name!r}: upgrade kerasae)." if name
+               else ".")
+        ) from None
     except RepositoryNotFoundError:
         raise ValueError(
             f"no Hub repository {repo_id!r} (or it is private: set HF_TOKEN to a token that can "

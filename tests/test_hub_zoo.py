@@ -1,0 +1,343 @@
+"""The zoo on the Hub: preset names resolve to the bundled copy, else to the revision kerasae's
+registry pins, read from a Hugging Face cache laid out as huggingface_hub lays it out (offline:
+nothing here reaches the network); the registry agrees with the bundled metadata; a slim wheel
+carries no weights and still loads presets from the cache; handles that are not names or paths
+are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from huggingface_hub import constants
+
+import kerasae
+from kerasae.data import shipped_sample
+from kerasae.hub import HubUnavailableError, IntegrityError, registry, resolve, zoo
+from kerasae.hub.preset import METADATA, PRESET_FILES, WEIGHTS
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = registry.bundled_root()
+ORG = "kerasae-test"
+LOADED = ["linear_ae_mnist", "cvae_mnist"]  # loaded for real; every preset is resolved
+
+
+def commit_of(name: str) -> str:
+    return hashlib.sha1(name.encode()).hexdigest()
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def lay_out(cache: Path, repo_id: str, commit: str, preset: Path) -> Path:
+    """One repo in a Hugging Face cache as huggingface_hub writes it: blobs named by etag
+    (sha256 for LFS files, the git blob id for the rest), refs/main, and snapshots/<commit>/
+    holding relative symlinks into blobs/."""
+    storage = cache / ("models--" + repo_id.replace("/", "--"))
+    snapshot = storage / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (storage / "blobs").mkdir(exist_ok=True)
+    (storage / "refs").mkdir(exist_ok=True)
+    (storage / "refs" / "main").write_text(commit)
+    for name in PRESET_FILES:
+        data = (preset / name).read_bytes()
+        blob = hashlib.sha256(data).hexdigest() if name == WEIGHTS else git_blob_sha1(data)
+        (storage / "blobs" / blob).write_bytes(data)
+        (snapshot / name).symlink_to(Path("..", "..", "blobs", blob))
+    return snapshot
+
+
+def published(entries: dict[str, zoo.Preset]) -> dict[str, zoo.Preset]:
+    """The shipped registry as if published: ORG/<name> at a commit per preset."""
+    return {name: dataclasses.replace(e, repo_id=f"{ORG}/{name}", revision=commit_of(name))
+            for name, e in entries.items()}
+
+
+def tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture(scope="module")
+def filled_cache(tmp_path_factory) -> Path:
+    """A Hugging Face cache holding every bundled preset at its registry revision."""
+    cache = tmp_path_factory.mktemp("hf") / "hub"
+    for name in zoo.presets():
+        lay_out(cache, f"{ORG}/{name}", commit_of(name), BUNDLED / name)
+    return cache
+
+
+def use_hub(monkeypatch, cache: Path, entries: dict[str, zoo.Preset] | None = None) -> None:
+    """Hide the bundled presets, go offline (HF_HUB_OFFLINE=1) on `cache` (HF_HUB_CACHE), and
+    let the registry name ORG/<preset> repos."""
+    monkeypatch.setattr(registry, "bundled_root", lambda: None)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    entries = published(zoo.presets()) if entries is None else entries
+    monkeypatch.setattr(zoo, "presets", lambda: dict(entries))
+
+
+def sample_error(model, meta: dict) -> float:
+    check = meta["sample_check"]
+    x, y = shipped_sample(check["sample"])
+    kwargs = {"condition": y} if check["conditioned_on_labels"] else {}
+    return float(model.reconstruction_error(x, **kwargs).mean())
+
+
+# ----- the registry ----------------------------------------------------------------------------
+
+
+def test_registry_matches_the_bundled_metadata():
+    """Fails when weights/ and kerasae/hub/zoo.json disagree (a preset added, removed or
+    changed without `python scripts/publish.py --sync-registry`)."""
+    shipped = zoo.presets()
+    fresh = zoo.synced(BUNDLED, {})
+    assert sorted(shipped) == sorted(fresh) == registry.bundled_names()
+    for name, entry in fresh.items():
+        assert dict(shipped[name].files) == dict(entry.files), (
+            f"{name}: registry is stale; run python scripts/publish.py --sync-registry")
+        assert shipped[name].size == entry.size
+        assert set(entry.files) == set(PRESET_FILES)
+        meta = json.loads((BUNDLED / name / METADATA).read_text())
+        assert {k: entry.files[k] for k in meta["files"]} == meta["files"]
+        if shipped[name].revision is not None:  # published: a commit hash, with its repo
+            assert len(shipped[name].revision) == 40 and shipped[name].repo_id
+
+
+def test_registry_round_trips_and_keeps_unknown_fields(tmp_path):
+    """Fails if writing and reading the registry loses a field, or drops keys a later kerasae
+    adds (they are kept in `extra`)."""
+    entries = published(zoo.presets())
+    entries["vae_mnist"] = dataclasses.replace(entries["vae_mnist"], tag="v1-abc",
+                                               extra={"recipe": {"epochs": 3}})
+    path = tmp_path / "zoo.json"
+    zoo.write_registry(path, entries)
+    assert zoo.read_registry(path) == entries
+    data = json.loads(path.read_text())
+    assert data["presets"]["vae_mnist"]["recipe"] == {"epochs": 3}
+    data["format"] = 99
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="format 99"):
+        zoo.read_registry(path)
+
+
+# ----- names from the Hub cache ------------------------------------------------------------------
+
+
+def test_every_preset_resolves_from_the_hub_cache(filled_cache, monkeypatch):
+    """Fails if, without bundled presets, a name does not resolve to its pinned snapshot in the
+    cache, its metadata differs from the bundled one, or its status is not 'cached'."""
+    before = tree(filled_cache)
+    use_hub(monkeypatch, filled_cache)
+    names = sorted(zoo.presets())
+    assert registry.bundled_names() == []
+    assert kerasae.list_models() == names
+    for name in names:
+        folder = resolve(name)
+        assert folder == filled_cache / f"models--{ORG}--{name}" / "snapshots" / commit_of(name)
+        assert kerasae.model_info(name) == json.loads((BUNDLED / name / METADATA).read_text())
+    records = kerasae.list_models(details=True)
+    assert [r.name for r in records] == names
+    assert {r.status for r in records} == {"cached"}
+    assert all(r.repo_id == f"{ORG}/{r.name}" and r.revision == commit_of(r.name)
+               for r in records)
+    assert tree(filled_cache) == before  # read only
+
+
+@pytest.mark.parametrize("name", LOADED)
+def test_preset_loads_from_the_hub_cache(filled_cache, monkeypatch, name):
+    """Fails if a preset loaded by name from the cache does not reproduce the figure recorded
+    for the bundled copy."""
+    meta = json.loads((BUNDLED / name / METADATA).read_text())
+    use_hub(monkeypatch, filled_cache)
+    model = kerasae.load(name, compile=False)
+    assert model.preset_metadata == meta
+    assert sample_error(model, meta) == pytest.approx(
+        meta["sample_check"]["mean_reconstruction_error"], rel=1e-4)
+
+
+def test_status_is_bundled_cached_remote_or_unpublished(filled_cache, monkeypatch, tmp_path):
+    entries = published(zoo.presets())
+    entries["vae_mnist"] = dataclasses.replace(entries["vae_mnist"], repo_id=None, revision=None)
+    use_hub(monkeypatch, tmp_path / "empty", entries)
+    status = {r.name: r.status for r in kerasae.list_models(details=True)}
+    assert status["vae_mnist"] == "unpublished"
+    assert status["ae_mnist"] == "remote"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(filled_cache))
+    assert {r.name: r.status for r in kerasae.hub.preset_status()}["ae_mnist"] == "cached"
+    monkeypatch.setattr(registry, "bundled_root", lambda: BUNDLED)
+    records = kerasae.hub.preset_status(["ae_mnist", "vae_mnist"])
+    assert [r.status for r in records] == ["bundled", "bundled"]
+    assert records[0].size == sum((BUNDLED / "ae_mnist" / f).stat().st_size for f in PRESET_FILES)
+
+
+@pytest.mark.parametrize("altered", [WEIGHTS, METADATA])
+def test_altered_cache_file_is_an_integrity_error(filled_cache, monkeypatch, tmp_path, altered):
+    """Fails if a cached file that differs from the registry's sha256 loads. metadata.json is
+    checked too: only the registry vouches for it."""
+    cache = tmp_path / "hub"
+    shutil.copytree(filled_cache / f"models--{ORG}--ae_mnist", cache / f"models--{ORG}--ae_mnist",
+                    symlinks=True)
+    blob = (cache / f"models--{ORG}--ae_mnist" / "snapshots" / commit_of("ae_mnist") / altered
+            ).resolve()
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 1
+    blob.write_bytes(bytes(data))
+    use_hub(monkeypatch, cache)
+    with pytest.raises(IntegrityError, match=rf"(?s){ORG}/ae_mnist.*{altered}"):
+        kerasae.load("ae_mnist")
+
+
+def test_revision_missing_from_the_cache_names_it(filled_cache, monkeypatch):
+    """Fails if a registry revision that the cache lacks (another commit of a cached repo)
+    loads something else or fails without naming the repo and the revision."""
+    other = "f" * 40
+    entries = published(zoo.presets())
+    entries["ae_mnist"] = dataclasses.replace(entries["ae_mnist"], revision=other)
+    use_hub(monkeypatch, filled_cache, entries)
+    with pytest.raises(HubUnavailableError, match=rf"revision {other} of {ORG}/ae_mnist"):
+        kerasae.load("ae_mnist")
+
+
+def test_offline_with_nothing_cached_says_what_to_do(monkeypatch, tmp_path):
+    """Fails if loading an uncached preset offline raises anything but one ValueError naming the
+    repo, the revision and the ways out, or writes to the cache."""
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    use_hub(monkeypatch, cache)
+    with pytest.raises(ValueError) as error:
+        kerasae.load("vae_mnist")
+    message = str(error.value)
+    assert isinstance(error.value, ConnectionError)  # also what hf:// handles raised before
+    for part in (f"{ORG}/vae_mnist", commit_of("vae_mnist"), "HF_HUB_OFFLINE=0",
+                 f"hf download {ORG}/vae_mnist --revision {commit_of('vae_mnist')}",
+                 "full kerasae wheel", str(cache)):
+        assert part in message, (part, message)
+    assert tree(cache) == []
+    with pytest.raises(HubUnavailableError):
+        kerasae.model_info("vae_mnist")
+
+
+def test_unpublished_preset_without_bundled_copy(monkeypatch, tmp_path):
+    entries = {"vae_mnist": dataclasses.replace(zoo.presets()["vae_mnist"], revision=None)}
+    use_hub(monkeypatch, tmp_path, entries)
+    with pytest.raises(ValueError, match="not been published"):
+        kerasae.load("vae_mnist")
+    with pytest.raises(ValueError, match=r"unknown preset 'vae_mnsit'\. Did you mean 'vae_mnist'"):
+        kerasae.load("vae_mnsit")
+
+
+# ----- names, paths and bad handles (issues 11 and 13) -------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"vae_mnist", ["vae_mnist"]])
+def test_non_string_name_is_a_value_error(bad):
+    with pytest.raises(ValueError, match=r"preset name .* got"):
+        kerasae.model_info(bad)
+    with pytest.raises(ValueError, match="preset handle"):
+        kerasae.load(bad)
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_empty_handle_is_refused(empty, tmp_path, monkeypatch):
+    """Fails if "" loads the current directory (here a real preset folder)."""
+    shutil.copytree(BUNDLED / "linear_ae_mnist", tmp_path, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="empty"):
+        kerasae.load(empty)
+    with pytest.raises(ValueError, match="empty"):
+        kerasae.model_info(empty)
+
+
+def test_preset_name_wins_over_a_same_named_local_folder(tmp_path, monkeypatch):
+    """Fails if a local folder named like a preset shadows it, or if an explicit path to that
+    folder, or a bare name that is no preset, does not load the folder."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("vae_mnist", "my_preset"):
+        shutil.copytree(BUNDLED / "linear_ae_mnist", tmp_path / name)
+    assert resolve("vae_mnist") == BUNDLED / "vae_mnist"
+    assert resolve("./vae_mnist") == Path("./vae_mnist")
+    assert resolve(str(tmp_path / "vae_mnist")) == tmp_path / "vae_mnist"
+    assert resolve(Path("vae_mnist")) == Path("vae_mnist")  # a Path is explicit
+    assert resolve("my_preset") == Path("my_preset")
+    assert kerasae.load("./vae_mnist", compile=False).variant == "linear_ae"
+    with pytest.raises(ValueError, match="no preset folder"):
+        resolve("./missing")
+
+
+# ----- the slim wheel, installed, against a cache and the real environment variables ---------
+
+SLIM_CHECK = r'''
+import json, os, sys
+from pathlib import Path
+import kerasae
+from kerasae.hub import registry
+out = {"file": kerasae.__file__, "bundled_root": str(registry.bundled_root()),
+       "status": {r.name: r.status for r in kerasae.list_models(details=True)}}
+meta = kerasae.model_info("linear_ae_mnist")
+model = kerasae.load("linear_ae_mnist", compile=False)
+from kerasae.data import shipped_sample
+x, _ = shipped_sample(meta["sample_check"]["sample"])
+out["error"] = float(model.reconstruction_error(x).mean())
+out["folder"] = str(kerasae.hub.resolve("linear_ae_mnist"))
+try:
+    kerasae.load("vae_mnist")
+except ValueError as error:
+    out["offline_error"] = str(error)
+print(json.dumps(out))
+'''
+
+
+def test_slim_wheel_has_no_weights_and_loads_from_the_hub_cache(tmp_path):
+    """Fails if KERASAE_SLIM=1 builds a wheel with presets in it or without the registry, or if
+    that wheel, installed, cannot load a preset by name from a Hugging Face cache with
+    HF_HUB_OFFLINE=1 and HF_HUB_CACHE set in the environment."""
+    env = {**os.environ, "KERASAE_SLIM": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("kerasae-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if n.startswith("kerasae/weights/")]
+    assert "kerasae/hub/zoo.json" in names and "kerasae/assets/mnist_sample.npz" in names
+    assert wheel.stat().st_size < 2_000_000
+
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    registry_file = site / "kerasae" / "hub" / "zoo.json"
+    zoo.write_registry(registry_file, published(zoo.read_registry(registry_file)))
+    cache = tmp_path / "hub"
+    lay_out(cache, f"{ORG}/linear_ae_mnist", commit_of("linear_ae_mnist"),
+            BUNDLED / "linear_ae_mnist")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    # jax: the quickest backend to import here; this process's backend runs the tests above.
+    env.update(PYTHONPATH=str(site), HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(cache),
+               KERAS_BACKEND="jax", HF_HUB_DISABLE_TELEMETRY="1", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", SLIM_CHECK], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(out["file"]).is_relative_to(site)
+    assert out["bundled_root"] == "None"
+    assert out["status"]["linear_ae_mnist"] == "cached"
+    assert set(out["status"].values()) == {"cached", "remote"}
+    assert out["folder"] == str(cache / f"models--{ORG}--linear_ae_mnist" / "snapshots"
+                                / commit_of("linear_ae_mnist"))
+    meta = json.loads((BUNDLED / "linear_ae_mnist" / METADATA).read_text())
+    assert out["error"] == pytest.approx(meta["sample_check"]["mean_reconstruction_error"],
+                                         rel=1e-4)
+    assert f"{ORG}/vae_mnist" in out["offline_error"] and "HF_HUB_OFFLINE=0" in out["offline_error"]
+    assert np.isfinite(out["error"])
