@@ -40,7 +40,8 @@ def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def lay_out(cache: Path, repo_id: str, commit: str, preset: Path) -> Path:
+def lay_out(cache: Path, repo_id: str, commit: str, preset: Path,
+            files: tuple[str, ...] = PRESET_FILES) -> Path:
     """One repo in a Hugging Face cache as huggingface_hub writes it: blobs named by etag
     (sha256 for LFS files, the git blob id for the rest), refs/main, and snapshots/<commit>/
     holding relative symlinks into blobs/."""
@@ -50,7 +51,7 @@ def lay_out(cache: Path, repo_id: str, commit: str, preset: Path) -> Path:
     (storage / "blobs").mkdir(exist_ok=True)
     (storage / "refs").mkdir(exist_ok=True)
     (storage / "refs" / "main").write_text(commit)
-    for name in PRESET_FILES:
+    for name in files:
         data = (preset / name).read_bytes()
         blob = hashlib.sha256(data).hexdigest() if name == WEIGHTS else git_blob_sha1(data)
         (storage / "blobs" / blob).write_bytes(data)
@@ -196,6 +197,23 @@ def test_altered_cache_file_is_an_integrity_error(filled_cache, monkeypatch, tmp
     use_hub(monkeypatch, cache)
     with pytest.raises(IntegrityError, match=rf"(?s){ORG}/ae_mnist.*{altered}"):
         kerasae.load("ae_mnist")
+
+
+def test_model_info_needs_only_the_metadata(monkeypatch, tmp_path):
+    """Fails if model_info of a preset that is not bundled needs more than its metadata.json
+    (listing the zoo would then download every preset), or skips the registry's hash of it."""
+    cache = tmp_path / "hub"
+    snapshot = lay_out(cache, f"{ORG}/vae_mnist", commit_of("vae_mnist"), BUNDLED / "vae_mnist",
+                       files=(METADATA,))
+    use_hub(monkeypatch, cache)
+    assert kerasae.model_info("vae_mnist") == json.loads(
+        (BUNDLED / "vae_mnist" / METADATA).read_text())
+    with pytest.raises(IntegrityError, match=r"config\.json is missing"):
+        kerasae.load("vae_mnist")
+    blob = (snapshot / METADATA).resolve()
+    blob.write_text(blob.read_text().replace('"vae"', '"ae"'))
+    with pytest.raises(IntegrityError, match=rf"{ORG}/vae_mnist.*metadata\.json"):
+        kerasae.model_info("vae_mnist")
 
 
 def test_revision_missing_from_the_cache_names_it(filled_cache, monkeypatch):

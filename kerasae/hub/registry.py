@@ -89,13 +89,14 @@ def _in_cache(entry: zoo.Preset) -> bool:
 
 def model_info(name: str) -> dict[str, Any]:
     """A preset's metadata: variant, dataset, metrics, input spec, licence, files. A preset
-    that is not bundled is read from the Hub (cache first), like `load`."""
-    return read_metadata(preset_path(_check_name(name)))
+    that is not bundled is read from the Hub (cache first; metadata.json alone), like `load`."""
+    return read_metadata(preset_path(_check_name(name), files=(METADATA,)))
 
 
-def preset_path(name: str) -> Path:
+def preset_path(name: str, files: tuple[str, ...] = PRESET_FILES) -> Path:
     """A preset name -> its folder: the bundled copy when there is one, else the registry's
-    revision from the Hugging Face cache (downloaded on first use, hashes checked)."""
+    revision from the Hugging Face cache (downloaded on first use, hashes checked; only
+    `files` of it)."""
     if name in bundled_names():
         return bundled_root() / name
     entry = zoo.presets().get(name)
@@ -107,7 +108,7 @@ def preset_path(name: str) -> Path:
         )
     from kerasae.hub.remote import download_preset
 
-    return download_preset(entry)
+    return download_preset(entry, files)
 
 
 bundled_path = preset_path  # the name before presets could come from the Hub

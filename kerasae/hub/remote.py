@@ -39,9 +39,10 @@ def download(handle: str) -> Path:
     return _snapshot(repo_id, revision, handle)
 
 
-def download_preset(preset: Preset) -> Path:
+def download_preset(preset: Preset, files: tuple[str, ...] = PRESET_FILES) -> Path:
     """A zoo preset that is not bundled: its registry revision from huggingface_hub's cache,
-    downloaded on first use, every file checked against the registry's sha256."""
+    downloaded on first use, every file checked against the registry's sha256. `files`: fewer
+    than all (metadata.json alone for `model_info`) fetches only those."""
     if not preset.published:
         raise ValueError(
             f"preset {preset.name!r} is not bundled with this installation and has not been "
@@ -49,13 +50,12 @@ def download_preset(preset: Preset) -> Path:
             "Install the full kerasae wheel, which bundles the presets."
         )
     handle = f"hf://{preset.repo_id}@{preset.revision}"
-    folder = _snapshot(preset.repo_id, preset.revision, handle, name=preset.name)
-    expected = dict(preset.files)
-    if set(expected) != set(PRESET_FILES):
-        raise IntegrityError(f"the registry entry of {preset.name!r} lists {sorted(expected)}; "
-                             f"expected {sorted(PRESET_FILES)}.")
+    if set(preset.files) != set(PRESET_FILES):
+        raise IntegrityError(f"the registry entry of {preset.name!r} lists "
+                             f"{sorted(preset.files)}; expected {sorted(PRESET_FILES)}.")
+    folder = _snapshot(preset.repo_id, preset.revision, handle, name=preset.name, files=files)
     try:
-        verify_files(folder, expected)
+        verify_files(folder, {name: preset.files[name] for name in files})
     except IntegrityError as error:
         raise IntegrityError(
             f"{handle} (preset {preset.name!r}) does not match kerasae's registry: {error}"
@@ -63,24 +63,29 @@ def download_preset(preset: Preset) -> Path:
     return folder
 
 
-def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None = None) -> Path:
-    from huggingface_hub import constants, snapshot_download
+def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None = None,
+              files: tuple[str, ...] = PRESET_FILES) -> Path:
+    """The cached snapshot folder holding `files` of repo_id@revision (huggingface_hub's
+    errors turned into one message saying what to do)."""
+    from huggingface_hub import constants, hf_hub_download, snapshot_download
     from huggingface_hub.errors import (
         LocalEntryNotFoundError,
+        RemoteEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
 
     import kerasae
 
+    client = {"revision": revision, "library_name": "kerasae",
+              "library_version": kerasae.__version__}
     try:
-        folder = snapshot_download(
-            repo_id,
-            revision=revision,
-            allow_patterns=list(PRESET_FILES),
-            library_name="kerasae",
-            library_version=kerasae.__version__,
-        )
+        if len(files) == 1:
+            folder = Path(hf_hub_download(repo_id, files[0], **client)).parent
+        else:
+            folder = snapshot_download(repo_id, allow_patterns=list(files), **client)
+    except RemoteEntryNotFoundError:
+        raise IntegrityError(f"{handle} has no {files[0]}: it is not a kerasae preset.") from None
     except LocalEntryNotFoundError:
         at = f"revision {revision}" if revision else "the main branch"
         what = (f"preset {name!r} is not bundled with this installation, and {at} of {repo_id}"
