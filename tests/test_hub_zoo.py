@@ -1,8 +1,7 @@
 """The zoo on the Hub: preset names resolve to the bundled copy, else to the revision kerasae's
 registry pins, read from a Hugging Face cache laid out as huggingface_hub lays it out (offline:
 nothing here reaches the network); the registry agrees with the bundled metadata; a slim wheel
-carries no weights and still loads presets from the cache; handles that are not names or paths
-are refused.
+carries the registry and no weights; handles that are neither names nor paths are refused.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 from huggingface_hub import constants
 
@@ -29,7 +27,8 @@ from kerasae.hub.preset import METADATA, PRESET_FILES, WEIGHTS
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = registry.bundled_root()
 ORG = "kerasae-test"
-LOADED = ["linear_ae_mnist", "cvae_mnist"]  # loaded for real; every preset is resolved
+# Loaded for real (two small ones); every preset is resolved.
+LOADED = ["linear_ae_mnist", "sparse_ae_natural_patches"]
 
 
 def commit_of(name: str) -> str:
@@ -293,33 +292,13 @@ def test_preset_name_wins_over_a_same_named_local_folder(tmp_path, monkeypatch):
         resolve("./missing")
 
 
-# ----- the slim wheel, installed, against a cache and the real environment variables ---------
-
-SLIM_CHECK = r'''
-import json, os, sys
-from pathlib import Path
-import kerasae
-from kerasae.hub import registry
-out = {"file": kerasae.__file__, "bundled_root": str(registry.bundled_root()),
-       "status": {r.name: r.status for r in kerasae.list_models(details=True)}}
-meta = kerasae.model_info("linear_ae_mnist")
-model = kerasae.load("linear_ae_mnist", compile=False)
-from kerasae.data import shipped_sample
-x, _ = shipped_sample(meta["sample_check"]["sample"])
-out["error"] = float(model.reconstruction_error(x).mean())
-out["folder"] = str(kerasae.hub.resolve("linear_ae_mnist"))
-try:
-    kerasae.load("vae_mnist")
-except ValueError as error:
-    out["offline_error"] = str(error)
-print(json.dumps(out))
-'''
+# ----- the slim wheel ----------------------------------------------------------------------------
 
 
-def test_slim_wheel_has_no_weights_and_loads_from_the_hub_cache(tmp_path):
-    """Fails if KERASAE_SLIM=1 builds a wheel with presets in it or without the registry, or if
-    that wheel, installed, cannot load a preset by name from a Hugging Face cache with
-    HF_HUB_OFFLINE=1 and HF_HUB_CACHE set in the environment."""
+def test_slim_wheel_has_no_weights(tmp_path):
+    """Fails if KERASAE_SLIM=1 builds a wheel with presets in it, or without the registry that
+    lets it fetch them. (Loading from the Hub cache without bundled presets is tested above;
+    an installed slim wheel does the same, as its bundled_root() is None.)"""
     env = {**os.environ, "KERASAE_SLIM": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -331,31 +310,8 @@ def test_slim_wheel_has_no_weights_and_loads_from_the_hub_cache(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert not [n for n in names if n.startswith("kerasae/weights/")]
     assert "kerasae/hub/zoo.json" in names and "kerasae/assets/mnist_sample.npz" in names
+    assert "kerasae/hub/registry.py" in names
     assert wheel.stat().st_size < 2_000_000
-
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    registry_file = site / "kerasae" / "hub" / "zoo.json"
-    zoo.write_registry(registry_file, published(zoo.read_registry(registry_file)))
-    cache = tmp_path / "hub"
-    lay_out(cache, f"{ORG}/linear_ae_mnist", commit_of("linear_ae_mnist"),
-            BUNDLED / "linear_ae_mnist")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    # jax: the quickest backend to import here; this process's backend runs the tests above.
-    env.update(PYTHONPATH=str(site), HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(cache),
-               KERAS_BACKEND="jax", HF_HUB_DISABLE_TELEMETRY="1", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-c", SLIM_CHECK], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert Path(out["file"]).is_relative_to(site)
-    assert out["bundled_root"] == "None"
-    assert out["status"]["linear_ae_mnist"] == "cached"
-    assert set(out["status"].values()) == {"cached", "remote"}
-    assert out["folder"] == str(cache / f"models--{ORG}--linear_ae_mnist" / "snapshots"
-                                / commit_of("linear_ae_mnist"))
-    meta = json.loads((BUNDLED / "linear_ae_mnist" / METADATA).read_text())
-    assert out["error"] == pytest.approx(meta["sample_check"]["mean_reconstruction_error"],
-                                         rel=1e-4)
-    assert f"{ORG}/vae_mnist" in out["offline_error"] and "HF_HUB_OFFLINE=0" in out["offline_error"]
-    assert np.isfinite(out["error"])
+    assert zoo.read_registry(site / "kerasae" / "hub" / "zoo.json") == zoo.presets()
