@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None, api_factory: Callable[[], Any] | None = 
                   "dry run: nothing contacted or written")
             return 0
         if api_factory is None:
-            from huggingface_hub import HfApi as api_factory
+            from huggingface_hub import HfApi
+
+            api_factory = HfApi
         publisher = Publisher(api_factory(), args.org, registry, private=args.private)
         for folder, entry in plan:
             entries[entry.name] = publisher.publish(folder, entry)

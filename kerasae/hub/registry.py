@@ -60,7 +60,7 @@ def list_models(details: bool = False) -> list[str] | list[PresetStatus]:
 
 def preset_status(names: list[str] | None = None) -> list[PresetStatus]:
     """For each preset (all by default): bundled, cached, remote or unpublished."""
-    bundled, entries = set(bundled_names()), zoo.presets()
+    root, bundled, entries = bundled_root(), set(bundled_names()), zoo.presets()
     records = []
     for name in names if names is not None else list_models():
         entry = entries.get(name)
@@ -72,8 +72,8 @@ def preset_status(names: list[str] | None = None) -> list[PresetStatus]:
         else:
             status = "cached" if _in_cache(entry) else "remote"
         size = entry.size if entry else 0
-        if name in bundled and not size:
-            size = sum((bundled_root() / name / f).stat().st_size for f in PRESET_FILES)
+        if root is not None and name in bundled and not size:
+            size = sum((root / name / f).stat().st_size for f in PRESET_FILES)
         records.append(PresetStatus(name, status, repo_id, revision, size))
     return records
 
@@ -81,6 +81,8 @@ def preset_status(names: list[str] | None = None) -> list[PresetStatus]:
 def _in_cache(entry: zoo.Preset) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
+    if entry.repo_id is None:
+        return False
     return all(
         isinstance(try_to_load_from_cache(entry.repo_id, name, revision=entry.revision), str)
         for name in PRESET_FILES
@@ -97,8 +99,9 @@ def preset_path(name: str, files: tuple[str, ...] = PRESET_FILES) -> Path:
     """A preset name -> its folder: the bundled copy when there is one, else the registry's
     revision from the Hugging Face cache (downloaded on first use, hashes checked; only
     `files` of it)."""
-    if name in bundled_names():
-        return bundled_root() / name
+    root = bundled_root()
+    if root is not None and name in bundled_names():
+        return root / name
     entry = zoo.presets().get(name)
     if entry is None:
         names = list_models()

@@ -43,7 +43,7 @@ def download_preset(preset: Preset, files: tuple[str, ...] = PRESET_FILES) -> Pa
     """A zoo preset that is not bundled: its registry revision from huggingface_hub's cache,
     downloaded on first use, every file checked against the registry's sha256. `files`: fewer
     than all (metadata.json alone for `model_info`) fetches only those."""
-    if not preset.published:
+    if preset.repo_id is None or preset.revision is None:
         raise ValueError(
             f"preset {preset.name!r} is not bundled with this installation and has not been "
             "published to the Hugging Face Hub yet (its registry entry has no revision). "
@@ -77,13 +77,14 @@ def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None 
 
     import kerasae
 
-    client = {"revision": revision, "library_name": "kerasae",
-              "library_version": kerasae.__version__}
+    version = kerasae.__version__
     try:
         if len(files) == 1:
-            folder = Path(hf_hub_download(repo_id, files[0], **client)).parent
+            folder = Path(hf_hub_download(repo_id, files[0], revision=revision,
+                                          library_name="kerasae", library_version=version)).parent
         else:
-            folder = snapshot_download(repo_id, allow_patterns=list(files), **client)
+            folder = Path(snapshot_download(repo_id, revision=revision, allow_patterns=list(files),
+                                            library_name="kerasae", library_version=version))
     except RemoteEntryNotFoundError:
         raise IntegrityError(f"{handle} has no {files[0]}: it is not a kerasae preset.") from None
     except LocalEntryNotFoundError:
@@ -109,7 +110,7 @@ def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None 
             f"no Hub repository {repo_id!r} (or it is private: set HF_TOKEN to a token that can "
             "read it)."
         ) from None
-    return Path(folder)
+    return folder
 
 
 def push(
