@@ -28,14 +28,14 @@ def licence_rank(licence_id: str | None) -> int:
 
 
 def licence_fields(meta: dict[str, Any]) -> dict[str, Any]:
-    """The licence of a preset: its own, else the most restrictive one in its lineage (a
-    fine-tune inherits its parent's terms), else nothing: never a default licence."""
-    candidates = [meta] + list(reversed(meta.get("lineage") or []))
+    """The licence of a preset: the most restrictive of its own and those in its lineage (a
+    fine-tune inherits its parent's terms; a permissive licence stated for the fine-tuning
+    data does not lift them), else nothing: never a default licence."""
+    candidates = [meta, *reversed(meta.get("lineage") or [])]
     stated = [c for c in candidates if isinstance(c, dict) and c.get("licence_id")]
     if not stated:
         return {}
-    source = stated[0] if meta.get("licence_id") else max(
-        stated, key=lambda c: licence_rank(c["licence_id"]))
+    source = max(stated, key=lambda c: licence_rank(c["licence_id"]))  # first of the highest
     return {key: source.get(key) for key in ("licence_id", "licence", "licence_name",
                                              "licence_link") if source.get(key)}
 
@@ -167,7 +167,7 @@ def _provenance(meta: dict[str, Any]) -> list[str]:
         text = licence.get("licence") or licence["licence_id"]
         link = licence.get("licence_link")
         lines.append(f"- Licence of these weights: {text}" + (f" ({link})" if link else ""))
-        if not meta.get("licence_id"):
+        if licence.get("licence_id") != meta.get("licence_id"):
             lines.append("  (inherited from the model it was fine-tuned from)")
     else:
         lines.append("- Licence of these weights: not stated")
