@@ -357,16 +357,19 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_finetune(args) -> int:
+    import contextlib
+
     from kerasae.finetune import finetune
 
     command = " ".join(["kerasae", *sys.argv[1:]]) if sys.argv[1:2] == ["finetune"] else None
-    result = finetune(
-        args.handle, args.data, args.out, epochs=args.epochs, learning_rate=args.learning_rate,
-        validation_split=args.validation_split, batch_size=args.batch_size,
-        patience=args.patience, seed=args.seed, force=args.force,
-        data_licence=args.data_licence, log=_say,
-        command=command or f"kerasae finetune {args.handle} {args.data} --out {args.out}",
-    )
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' progress bar; stdout is the result
+        result = finetune(
+            args.handle, args.data, args.out, epochs=args.epochs,
+            learning_rate=args.learning_rate, validation_split=args.validation_split,
+            batch_size=args.batch_size, patience=args.patience, seed=args.seed,
+            force=args.force, data_licence=args.data_licence, log=_say,
+            command=command or f"kerasae finetune {args.handle} {args.data} --out {args.out}",
+        )
     print(json.dumps(result.report, indent=2))
     return 0
 

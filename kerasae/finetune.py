@@ -133,7 +133,7 @@ def finetune(
     history = model.fit(train, epochs=epochs, callbacks=callbacks, verbose=verbose,
                         **fit_kwargs)
     seconds = time.perf_counter() - start
-    if not all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in model.weights):
+    if not all(np.all(np.isfinite(w)) for w in model.get_weights()):
         raise ValueError("fine-tuning produced non-finite weights; nothing was saved. Try a "
                          f"lower learning rate than {rate:g}.")
     after = _evaluate(model, validation)
