@@ -98,12 +98,13 @@ def test_forced_rate_on_an_array_warns_and_keeps_the_stricter_licence(tmp_path):
     np.save(tmp_path / "x.npy", x)
     with pytest.warns(UserWarning, match="forced"):
         result = finetune(PARENT, tmp_path / "x.npy", tmp_path / "mine", epochs=1, batch_size=4,
-                          validation_split=0.25, learning_rate=2e-3, force=True, verbose=0,
+                          validation_split=0, learning_rate=2e-3, force=True, verbose=0,
                           licence_id="apache-2.0", data_licence="my own digits, Apache-2.0")
     meta = result.metadata
     assert meta["licence_id"] == "cc-by-sa-3.0"  # the parent's share-alike terms still apply
     assert "my own digits" in meta["licence"] and "forced" in meta["notes"]
-    assert result.report["train_examples"] == 6 and len(result.history["loss"]) == 1
+    assert result.report["train_examples"] == 8 and len(result.history["loss"]) == 1
+    assert meta["training"]["early_stopping"] is None  # no validation data: nothing to watch
 
 
 def test_base_model_comes_from_a_hub_handle():
@@ -119,5 +120,5 @@ def test_reconstruct_a_folder_of_other_sized_images(digits, tmp_path, capsys):
     assert "read 12 images" in err and "40x40" in err and "56x56" in err
     assert "resized to 28x28" in err
     assert np.load(out / "reconstructions.npy").shape == (12, 28, 28, 1)
-    assert cli.main(["reconstruct", "lstm_ae_ecg5000", str(folder)]) == 2
+    assert cli.main(["reconstruct", "sparse_ae_natural_patches", str(folder)]) == 2
     assert "not images" in capsys.readouterr().err
