@@ -63,6 +63,7 @@ def finetune(
     data_licence: str | None = None,
     licence_id: str | None = None,
     verbose: str | int = "auto",
+    callbacks: list | None = None,
     log: Callable[[str], None] | None = None,
     command: str | None = None,
 ) -> FinetuneResult:
@@ -72,6 +73,7 @@ def finetune(
     a numpy array, or "tfds:NAME" / "tfds:NAME:SPLIT" (TensorFlow Datasets, extra
     `kerasae[tfds]`). `data_licence` / `licence_id` describe your data's terms: the new preset
     carries the most restrictive of them and the parent's, never a default licence.
+    `callbacks` are added to the Keras callbacks of the fit (keras.callbacks.TensorBoard, ...).
     """
     import keras
 
@@ -120,7 +122,7 @@ def finetune(
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate))
     before = _evaluate(model, validation)
     backup = out.with_name(out.name + ".checkpoints")
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup))]
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup)), *(callbacks or [])]
     if validation is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True))
@@ -297,18 +299,14 @@ def _tfds_datasets(data: str, parent, spec, validation_split, batch_size, seed, 
     if not name:
         raise ValueError(f"a tfds source looks like 'tfds:mnist' or 'tfds:mnist:train'; got "
                          f"{data!r}.")
-    validation = None
+    validation, cut = None, int(round(100 * (1 - validation_split)))
+    splits = (f"{split}[:{cut}%]", f"{split}[{cut}%:]") if validation_split > 0 else (split,)
+    train = from_tfds(name, split=splits[0], preset=parent, batch_size=batch_size, shuffle=True,
+                      seed=seed)
     if validation_split > 0:
-        cut = int(round(100 * (1 - validation_split)))
-        train = from_tfds(name, split=f"{split}[:{cut}%]", preset=parent, batch_size=batch_size,
-                          shuffle=True, seed=seed)
-        validation = from_tfds(name, split=f"{split}[{cut}%:]", preset=parent,
-                               batch_size=batch_size)
-    else:
-        train = from_tfds(name, split=split, preset=parent, batch_size=batch_size, shuffle=True,
-                          seed=seed)
-    described.update(data=f"tfds {name}, split {split}", train=_count(train),
-                     validation=_count(validation))
+        validation = from_tfds(name, split=splits[1], preset=parent, batch_size=batch_size)
+    described.update(data=f"tfds {name}, split {' / '.join(splits)} (training / validation)",
+                     train=_count(train), validation=_count(validation))
     return train, validation, described
 
 

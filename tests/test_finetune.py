@@ -93,18 +93,45 @@ def test_learning_rate_far_above_the_recorded_one_is_refused(digits, tmp_path):
         finetune("cvae_mnist", folder, tmp_path / "c")
 
 
-def test_forced_rate_on_an_array_warns_and_keeps_the_stricter_licence(tmp_path):
-    x = np.random.default_rng(0).integers(0, 256, (8, 28, 28), dtype=np.uint8)
-    np.save(tmp_path / "x.npy", x)
-    with pytest.warns(UserWarning, match="forced"):
-        result = finetune(PARENT, tmp_path / "x.npy", tmp_path / "mine", epochs=1, batch_size=4,
-                          validation_split=0, learning_rate=2e-3, force=True, verbose=0,
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    import keras
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).random((8, 28, 28, 1), "float32"))
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt  # after BackupAndRestore saved epoch 1
+
+    out, lines = tmp_path / "mine", []
+    with pytest.raises(KeyboardInterrupt):
+        finetune(PARENT, tmp_path / "x.npy", out, epochs=2, batch_size=4, validation_split=0,
+                 verbose=0, callbacks=[Interrupt()])
+    assert (tmp_path / "mine.checkpoints").is_dir() and not out.exists()
+    result = finetune(PARENT, tmp_path / "x.npy", out, epochs=2, batch_size=4,
+                      validation_split=0, verbose=0, log=lines.append)
+    assert any(line.startswith("resuming from the checkpoint") for line in lines)
+    assert len(result.history["loss"]) == 1  # only the second epoch was left to run
+    assert result.metadata["training"]["early_stopping"] is None  # no validation data
+    assert not (tmp_path / "mine.checkpoints").exists() and kerasae.load(out)
+
+
+def test_forced_rate_on_a_tfds_dataset_warns_and_keeps_the_stricter_licence(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=8, policy=tfds.testing.MockPolicy.USE_CODE), \
+            pytest.warns(UserWarning, match="forced"):
+        result = finetune(PARENT, "tfds:mnist", tmp_path / "mine", epochs=1, batch_size=4,
+                          validation_split=0.5, learning_rate=2e-3, force=True, verbose=0,
                           licence_id="apache-2.0", data_licence="my own digits, Apache-2.0")
     meta = result.metadata
+    assert meta["training"]["data"] == (
+        "tfds mnist, split train[:50%] / train[50%:] (training / validation)")
+    assert result.report["train_examples"] > 0 and result.report["validation_examples"] > 0
     assert meta["licence_id"] == "cc-by-sa-3.0"  # the parent's share-alike terms still apply
     assert "my own digits" in meta["licence"] and "forced" in meta["notes"]
-    assert result.report["train_examples"] == 8 and len(result.history["loss"]) == 1
-    assert meta["training"]["early_stopping"] is None  # no validation data: nothing to watch
+    assert meta["training"]["learning_rate"] == 2e-3 and meta["finetune"]["learning_rate"] == 1e-4
+    with pytest.raises(ValueError, match="tfds:mnist"):
+        finetune(PARENT, "tfds:", tmp_path / "other")
 
 
 def test_base_model_comes_from_a_hub_handle():
