@@ -57,6 +57,18 @@ def test_bundled_cards_are_valid_hub_cards(name):
     assert model_card(meta) == text
 
 
+def test_keras_load_model_reads_a_preset_folder_once_kerasae_is_imported():
+    """What the card says of keras.saving.load_model("hf://..."): after the download it reads
+    the same folder (config.json + model.weights.h5) as here."""
+    import keras
+    import numpy as np
+
+    model = keras.saving.load_model(kerasae.hub.resolve("ae_mnist"))
+    x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(model.reconstruct(x), kerasae.load("ae_mnist").reconstruct(x),
+                               atol=1e-6)
+
+
 def test_celeba_card_states_its_non_commercial_terms():
     data = check_hub_card((kerasae.hub.resolve("beta_vae_celeba") / "README.md").read_text())
     assert data["license"] == "other"

@@ -252,16 +252,9 @@ def image_folder(
     return finish(datasets)
 
 
-def count_batches(dataset) -> int | None:
-    """Number of batches of a tf.data dataset, or None when unknown (e.g. infinite)."""
-    n = int(dataset.cardinality())
-    return n if n >= 0 else None
-
-
 __all__ = [
     "IMAGE_SUFFIXES",
     "ImagePreprocessing",
-    "count_batches",
     "image_files",
     "image_folder",
     "load_images",

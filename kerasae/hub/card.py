@@ -115,13 +115,19 @@ def _use(meta: dict[str, Any], name: str, shape: list) -> list[str]:
 
 def _finetuning(meta: dict[str, Any], name: str) -> list[str]:
     rate = (meta.get("finetune") or {}).get("learning_rate")
-    if rate is None or (meta.get("input_spec") or {}).get("condition"):
+    spec = meta.get("input_spec") or {}
+    if rate is None or spec.get("condition"):
         return []
+    shape = list(spec.get("shape") or [])
+    images = len(shape) == 3 and shape[-1] in (1, 3)
+    dims = ", ".join(map(str, shape))
+    data = ("my_images/ --out my_model   # any size: the preprocessing above is applied"
+            if images else f"my_data.npy --out my_model   # shape (N, {dims})")
     return [
         "## Fine-tuning",
         "",
         "```bash",
-        f"kerasae finetune {name} my_images/ --out my_{name}   # applies the preprocessing above",
+        f"kerasae finetune {name} {data}",
         "```",
         "",
         f"Recommended learning rate: {rate:g} (Adam). Rates ten times higher can wreck the "
