@@ -117,6 +117,8 @@ def test_from_tfds_takes_the_image_out_of_dict_elements():
     np.testing.assert_array_equal(x[..., 0], x[..., 2])  # grey digits repeated into RGB
     with pytest.raises(ValueError, match="preset"):
         from_tfds("mnist")
+    with pytest.raises(ValueError, match="no dataset 'no_such_set'"):
+        from_tfds("no_such_set", preset=GREY)
 
 
 def test_fit_accepts_image_folder_and_tfds_on_this_backend(folder):

@@ -38,8 +38,12 @@ def from_tfds(
         raise ValueError("from_tfds needs preset=... (a preset name, folder or hf:// handle) "
                          "to know the size, crop and channels to give the images.")
     spec, _ = preprocessing_for(preset)
-    dataset = tfds.load(name, split=split, data_dir=None if data_dir is None else str(data_dir),
-                        shuffle_files=shuffle, download=download)
+    try:
+        dataset = tfds.load(name, split=split, shuffle_files=shuffle, download=download,
+                            data_dir=None if data_dir is None else str(data_dir))
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"TensorFlow Datasets has no dataset {name!r}; see "
+                         "tfds.list_builders() for the names it knows.") from None
     features = dataset.element_spec
     if not isinstance(features, dict):
         raise ValueError(f"tfds dataset {name!r} gives {type(features).__name__} elements; "
