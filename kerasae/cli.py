@@ -11,8 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -49,14 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--message", help="commit message")
 
     recon = commands.add_parser(
-        "reconstruct", help="reconstruct inputs from .npy/.npz or image files",
+        "reconstruct", help="reconstruct inputs from .npy/.npz, image files or image folders",
         description="Reconstruct a numpy array (.npy, or the first array of a .npz) of shape "
-        "(N, *input_shape), or image files (resized and scaled to [0, 1]). Writes "
+        "(N, *input_shape), or image files and folders of images of any size: the preset's "
+        "own preprocessing (centre crop to its aspect ratio or its recorded crop, resize, "
+        "channels, pixels / 255) is applied and reported on stderr. Writes "
         "reconstructions.npy, errors.json (one reconstruction error per input) and, for images, "
         "reconstructions.png into --out.",
     )
     recon.add_argument("handle", help="preset name, folder or hf://org/repo")
-    recon.add_argument("inputs", nargs="+", help="one .npy/.npz file or image files")
+    recon.add_argument("inputs", nargs="+",
+                       help="one .npy/.npz file, or image files and folders of images")
     recon.add_argument("--out", default="outputs/reconstruct", help="output folder")
 
     anomaly = commands.add_parser(
@@ -108,6 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("queries", nargs="+", help="one .npy/.npz file or image files")
     retrieve.add_argument("-k", type=int, default=5, help="neighbours per query")
     retrieve.add_argument("--out", default="outputs/retrieve", help="output folder")
+
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a preset on your images or arrays; save a new preset",
+        description="Fine-tune PRESET on DATA (a folder of images, nested folders too; a "
+        ".npy/.npz array; or tfds:NAME[:SPLIT]) with the preset's own preprocessing, a "
+        "validation split for early stopping (best weights kept) and checkpoints in "
+        "OUT.checkpoints/ (rerun the same command to resume). The new preset at OUT records its "
+        "lineage, its parent's licence and the preprocessing. The learning rate defaults to the "
+        "one recorded for the preset; ten times more is refused without --force.",
+    )
+    finetune.add_argument("handle", metavar="PRESET", help="preset name, folder or hf://org/repo")
+    finetune.add_argument("data", metavar="DATA",
+                          help="image folder, .npy/.npz file, or tfds:NAME[:SPLIT]")
+    finetune.add_argument("--out", required=True, help="folder of the new preset (must not exist)")
+    finetune.add_argument("--epochs", type=int, default=10, help="at most this many (default 10)")
+    finetune.add_argument("--learning-rate", type=float,
+                          help="Adam learning rate (default: the preset's recorded one, or 1e-4)")
+    finetune.add_argument("--validation-split", type=float, default=0.1,
+                          help="fraction held out for early stopping (default 0.1; 0: none)")
+    finetune.add_argument("--batch-size", type=int, default=32)
+    finetune.add_argument("--patience", type=int, default=3,
+                          help="epochs without a better validation loss before stopping")
+    finetune.add_argument("--seed", type=int, default=0)
+    finetune.add_argument("--data-licence", help="the terms of your data, for the model card")
+    finetune.add_argument("--force", action="store_true",
+                          help="allow a learning rate over 10x the preset's recorded one")
 
     demo = commands.add_parser(
         "demo",
@@ -183,7 +210,7 @@ def cmd_reconstruct(args) -> int:
     from kerasae.apps.pictures import image_rows
 
     model = kerasae.load(args.handle, compile=False)
-    x, from_images = read_inputs(args.inputs, model.data_shape)
+    x, from_images = read_inputs(args.inputs, model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     recon = model.reconstruct(x)
@@ -198,36 +225,32 @@ def cmd_reconstruct(args) -> int:
     return 0
 
 
-def read_inputs(paths: list[str], shape: tuple[int, ...]):
-    """(array (N, *shape) float32, whether it came from image files)."""
+def read_inputs(paths: list[str], model):
+    """(array (N, *input_shape) float32, whether it came from images). Images (files or
+    folders, any size) get the preset's own preprocessing, which is reported on stderr.
+    `model`: a loaded preset, or just its input shape."""
     import numpy as np
 
     files = [Path(p) for p in paths]
     for file in files:
-        if not file.is_file():
-            raise FileNotFoundError(f"input file {file} does not exist.")
-    if len(files) == 1 and files[0].suffix in (".npy", ".npz"):
-        data = np.load(files[0])
+        if not file.exists():
+            raise FileNotFoundError(f"input {file} does not exist.")
+    if len(files) == 1 and files[0].suffix in (".npy", ".npz") and files[0].is_file():
+        data = np.load(files[0], allow_pickle=False)
         if files[0].suffix == ".npz":
             data = data[data.files[0]]
         return np.asarray(data, dtype="float32"), False
-    if not all(f.suffix.lower() in IMAGE_SUFFIXES for f in files):
-        raise ValueError(
-            "inputs must be one .npy/.npz file or image files "
-            f"({', '.join(sorted(IMAGE_SUFFIXES))}); got {', '.join(map(str, files))}."
-        )
-    if len(shape) != 3:
-        raise ValueError(f"image inputs need an image model; this preset takes shape {shape}.")
-    from PIL import Image
+    from kerasae.data.images import ImagePreprocessing, load_images
 
-    height, width, channels = shape
-    mode = "L" if channels == 1 else "RGB"
-    images = []
-    for file in files:
-        with Image.open(file) as image:
-            image = image.convert(mode).resize((width, height), Image.BILINEAR)
-            images.append(np.asarray(image, dtype="float32").reshape(height, width, channels))
-    return np.stack(images) / 255.0, True
+    shape = model if isinstance(model, tuple) else model.data_shape
+    meta = getattr(model, "preset_metadata", None) or {"input_spec": {"shape": list(shape)}}
+    spec = ImagePreprocessing.from_metadata(meta)  # says so when the preset takes no images
+    x, sizes = load_images(files, spec)
+    seen = sorted({f"{w}x{h}" for w, h in sizes})
+    _say(f"read {len(x)} images (width x height: {', '.join(seen[:5])}"
+         f"{', ...' if len(seen) > 5 else ''}); applied the preset's preprocessing: "
+         f"{spec.describe()}")
+    return x, True
 
 
 def _say(line: str) -> None:
@@ -246,8 +269,8 @@ def cmd_anomaly(args) -> int:
     from kerasae.apps import AnomalyDetector
 
     model = kerasae.load(args.handle, compile=False)
-    normal, _ = read_inputs([args.normal], model.data_shape)
-    x, _ = read_inputs(args.inputs, model.data_shape)
+    normal, _ = read_inputs([args.normal], model)
+    x, _ = read_inputs(args.inputs, model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _say(f"fitting the threshold on {len(normal)} normal examples")
@@ -291,7 +314,7 @@ def cmd_traverse(args) -> int:
     from kerasae.apps import informative_dims, traversal_grid, traverse
 
     model = kerasae.load(args.handle, compile=False)
-    x, _ = read_inputs(args.inputs, model.data_shape)
+    x, _ = read_inputs(args.inputs, model)
     if not 0 <= args.index < len(x):
         raise ValueError(f"--index must be in 0..{len(x) - 1} for {len(x)} inputs; "
                          f"got {args.index}.")
@@ -315,8 +338,8 @@ def cmd_retrieve(args) -> int:
     from kerasae.apps import LatentIndex
 
     model = kerasae.load(args.handle, compile=False)
-    database, _ = read_inputs([args.database], model.data_shape)
-    queries, _ = read_inputs(args.queries, model.data_shape)
+    database, _ = read_inputs([args.database], model)
+    queries, _ = read_inputs(args.queries, model)
     _say(f"encoding {len(database)} database entries")
     index = LatentIndex(model)
     index.add(database)
@@ -330,6 +353,24 @@ def cmd_retrieve(args) -> int:
     (out / "neighbours.json").write_text(json.dumps(found, indent=1) + "\n")
     print(json.dumps(found[:5], indent=1))
     print(f"neighbours of {len(found)} queries written to {out}/neighbours.json")
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    import contextlib
+
+    from kerasae.finetune import finetune
+
+    command = " ".join(["kerasae", *sys.argv[1:]]) if sys.argv[1:2] == ["finetune"] else None
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' progress bar; stdout is the result
+        result = finetune(
+            args.handle, args.data, args.out, epochs=args.epochs,
+            learning_rate=args.learning_rate, validation_split=args.validation_split,
+            batch_size=args.batch_size, patience=args.patience, seed=args.seed,
+            force=args.force, data_licence=args.data_licence, log=_say,
+            command=command or f"kerasae finetune {args.handle} {args.data} --out {args.out}",
+        )
+    print(json.dumps(result.report, indent=2))
     return 0
 
 
@@ -353,6 +394,7 @@ COMMANDS = {
     "generate": cmd_generate,
     "traverse": cmd_traverse,
     "retrieve": cmd_retrieve,
+    "finetune": cmd_finetune,
     "demo": cmd_demo,
 }
 

@@ -170,25 +170,21 @@ def test_save_preset_writes_the_four_files_with_metadata_and_hashes(tmp_path):
 
 
 def test_model_card_front_matter_is_what_the_hub_reads(tmp_path):
-    """Fails if README.md lacks the YAML front matter, library_name, the tags or the metrics in
-    model-index form (what the Hub shows as evaluation results)."""
+    """Fails if README.md lacks the YAML front matter, library_name or the tags, or if it puts
+    the metrics in a model-index with a task type the Hub does not know (they are in the text,
+    with their protocol; tests/test_cards.py checks the rest of the card)."""
     folder = save_preset(build("vae"), tmp_path / "my_vae", metadata=CARD_METADATA)
     text = (folder / CARD).read_text()
     front = front_matter(text)
     assert front["library_name"] == "keras"
     assert {"kerasae", "autoencoder", "vae", "unit-test"} <= set(front["tags"])
-    (result,) = front["model-index"][0]["results"]
-    assert front["model-index"][0]["name"] == "my_vae"
-    assert result["dataset"]["name"] == "synthetic"
-    assert result["dataset"]["split"] == "test"
-    assert result["metrics"] == [{"type": "mse", "value": 0.01, "name": "mean squared error"}]
+    assert "model-index" not in front and "license" not in front  # no licence stated: none given
+    assert "| mse | 0.01 |  | test | mean squared error |" in text
     assert 'kerasae.load("my_vae")' in text
 
     card = ModelCard.load(folder / CARD)  # huggingface_hub's own parser
     assert card.data.library_name == "keras"
-    (evaluation,) = card.data.eval_results
-    assert (evaluation.metric_type, evaluation.metric_value) == ("mse", 0.01)
-    assert (evaluation.dataset_name, evaluation.dataset_split) == ("synthetic", "test")
+    assert card.data.eval_results is None
 
 
 @pytest.mark.parametrize("failing", ["save_weights", "model_card"])

@@ -4,7 +4,9 @@ stream batches) and never import Keras or a backend unless a Keras dataset is as
 Every loader takes a folder: the `directory` argument, else the dataset's environment variable
 (`$KERASAE_MNIST_DIR`, `$KERASAE_CELEBA_DIR`, ...), else `$KERASAE_DATA_DIR/<name>`; it checks
 the files' published sha256 (`verify=False` to skip) and says which file is missing and where it
-belongs. `LICENCES` holds each dataset's licence or terms, for model cards to cite.
+belongs. Your own images: `image_folder` (tf.data batches) and `load_images` (numpy) shape,
+crop and scale them as a preset expects; `from_tfds` does the same for TensorFlow Datasets.
+`LICENCES` holds each dataset's licence or terms, for model cards to cite.
 """
 
 from kerasae.data._files import ROOT_ENV_VAR, DataSource, data_dir
@@ -29,6 +31,13 @@ from kerasae.data.faces import (
     load_olivetti,
     load_olivetti_sample,
 )
+from kerasae.data.images import (
+    ImagePreprocessing,
+    image_files,
+    image_folder,
+    load_images,
+    preprocess_array,
+)
 from kerasae.data.mnist import MNIST as _MNIST
 from kerasae.data.mnist import binarize, load_mnist, load_mnist_sample, load_mnist_tfds, read_idx
 from kerasae.data.nab import NAB as _NAB
@@ -42,6 +51,7 @@ from kerasae.data.natural_images import (
     whiten,
 )
 from kerasae.data.shipped import SHIPPED_SAMPLES, shipped_sample
+from kerasae.data.tfds import from_tfds
 
 SOURCES: dict[str, DataSource] = {
     s.name: s
@@ -58,17 +68,22 @@ __all__ = [
     "AnomalySplit",
     "DSprites",
     "DataSource",
+    "ImagePreprocessing",
     "NabSeries",
     "Whitening",
     "as_sequences",
     "binarize",
     "data_dir",
     "ecg5000_anomaly_split",
+    "from_tfds",
+    "image_files",
+    "image_folder",
     "load_cbcl_faces",
     "load_celeba64",
     "load_ecg200",
     "load_ecg5000",
     "load_ecg5000_sample",
+    "load_images",
     "load_mnist",
     "load_mnist_sample",
     "load_mnist_tfds",
@@ -77,6 +92,7 @@ __all__ = [
     "load_olivetti",
     "load_olivetti_sample",
     "point_labels",
+    "preprocess_array",
     "read_idx",
     "sample_patches",
     "SHIPPED_SAMPLES",
