@@ -264,17 +264,19 @@ def _run_child(args: list[str], env: dict[str, str]) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
-# Run by the subprocess: die with the parent (Linux), then export on the TensorFlow backend.
-CHILD = """
-import ctypes, json, os, signal, sys
+# The subprocess's first lines: die with the parent (Linux: PR_SET_PDEATHSIG, set by the child
+# itself since preexec_fn is unsafe in a threaded parent; argv[1] is the parent's pid).
+DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
 if sys.platform.startswith("linux"):
-    ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != int(sys.argv[1]):
         sys.exit("kerasae.export: the parent process is gone")
-import kerasae
-arguments = json.loads(sys.argv[3])
+"""
+CHILD = DIE_WITH_PARENT + """
+import json, kerasae
 model = kerasae.hub.load_preset(sys.argv[2], compile=False)
-kerasae.export(model, **arguments)
+kerasae.export(model, **json.loads(sys.argv[3]))
 """
 
 
