@@ -115,9 +115,10 @@ def clean_leftovers(target: str | os.PathLike) -> list[Path]:
             prefix) else None
         if match is None or entry.is_symlink() or not _owner_gone(entry, int(match["pid"])):
             continue
-        if match["kind"] == "old" and entry.is_dir():
-            olds.append(entry)
-        else:
+        if match["kind"] == "old":  # only folders are renamed aside
+            if entry.is_dir():
+                olds.append(entry)
+        else:  # a folder of atomic_directory or a file of atomic_file
             removed.append(entry)
     if olds and not target.exists() and not target.is_symlink():
         newest = max(olds, key=lambda p: p.stat().st_mtime)
