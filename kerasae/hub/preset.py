@@ -44,6 +44,9 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     """
     import kerasae
 
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a Keras model (from kerasae.build or kerasae.load); "
+                         f"got {type(model).__name__}.")
     directory = check_target(directory, is_preset, overwrite, "preset")
     metadata = _user_metadata(metadata)
     bad = nonfinite_weights(model)
