@@ -126,3 +126,10 @@ def test_cli_export_refuses_a_foreign_folder_and_writes_versions(tmp_path, capsy
     assert "kerasae-export.json" in os.listdir(out / "3")
     assert cli.main(["export", str(preset), str(out), "--format", NATIVE, "--overwrite"]) == 0
     assert "precious.txt" not in os.listdir(out)
+
+
+def test_save_preset_without_a_model_is_a_clear_error(tmp_path):
+    """Fails if save_preset(None, ...) raises anything but a ValueError or writes anything."""
+    with pytest.raises(ValueError, match="must be a Keras model"):
+        kerasae.save_preset(None, tmp_path / "p")
+    assert os.listdir(tmp_path) == []
