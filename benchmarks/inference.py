@@ -67,7 +67,8 @@ def measure(preset: str, directory: Path, batch_sizes: list[int], repeats: int,
             "endpoint.predict": lambda x=x, b=b: endpoint.predict(x, batch_size=b, verbose=0),
             "endpoint.predict_on_batch": lambda x=x: endpoint.predict_on_batch(x),
             "endpoint(x) eager call": lambda x=x: keras.ops.convert_to_numpy(endpoint(x)),
-            "TF SavedModel .reconstruct": lambda x_tf=x_tf: saved.reconstruct(x_tf).numpy(),
+            "TF SavedModel .reconstruct": lambda x_tf=x_tf: saved.reconstruct(x_tf)[
+                "reconstruction"].numpy(),
             "ONNX Runtime": lambda x=x: session.run(None, {input_name: x})[0],
         }
         reference = model.reconstruct(x, batch_size=b)

@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("handle", help="preset name, folder or hf://org/repo")
     export.add_argument("path", help="output folder")
     export.add_argument("--format", choices=("tf_saved_model", "onnx"), default="tf_saved_model")
+    export.add_argument("--version", type=int, default=None,
+                        help="write PATH/VERSION/, the numbered folder TF Serving watches")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace PATH even if it holds files kerasae did not write")
 
     push = commands.add_parser(
         "push", help="upload a preset folder to the Hugging Face Hub",
@@ -189,7 +193,8 @@ def cmd_export(args) -> int:
     import kerasae
 
     model = kerasae.load(args.handle, compile=False)
-    path = kerasae.export(model, args.path, format=args.format)
+    path = kerasae.export(model, args.path, format=args.format, version=args.version,
+                          overwrite=args.overwrite)
     print(f"exported {args.handle} as {args.format} to {path}")
     return 0
 

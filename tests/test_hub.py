@@ -222,16 +222,90 @@ def test_failed_save_keeps_the_previous_preset(tmp_path, monkeypatch, failing):
 
 
 def test_save_over_an_existing_preset_replaces_it(tmp_path):
-    """Fails if saving to an existing folder keeps stale files or the old weights."""
+    """Fails if saving over a kerasae preset keeps the old weights or leaves temporaries, or if
+    saving over a folder holding anything else (a user's file beside a preset included)
+    deletes it without overwrite=True."""
     model = build("ae")
     folder = save_preset(model, tmp_path / "preset")
-    (folder / "stale.txt").write_text("left over")
     model.set_weights([w + 1.0 for w in model.get_weights()])
-    save_preset(model, folder)
+    save_preset(model, folder)  # an earlier preset: replaced without asking
     assert sorted(p.name for p in folder.iterdir()) == sorted(PRESET_FILES)
-    assert [p.name for p in tmp_path.iterdir()] == ["preset"]
     np.testing.assert_array_equal(reconstruct(kerasae.load(folder), "ae"),
                                   reconstruct(model, "ae"))
+
+    (folder / "notes.txt").write_text("mine")
+    before = file_bytes(folder)
+    with pytest.raises(ValueError, match=r"notes\.txt.*overwrite=True"):
+        save_preset(model, folder)
+    assert file_bytes(folder) == before
+    save_preset(model, folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(PRESET_FILES)
+    assert [p.name for p in tmp_path.iterdir()] == ["preset"]
+
+
+def test_save_never_replaces_a_foreign_folder_or_a_file(tmp_path):
+    """Fails if save_preset deletes or changes a folder that is not a kerasae preset, or
+    replaces a file even with overwrite=True."""
+    model = build("ae")
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "precious.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a kerasae preset"):
+        save_preset(model, foreign)
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(ValueError, match="is a file.*even with overwrite=True"):
+        save_preset(model, tmp_path / "file", overwrite=True)
+    assert (foreign / "precious.txt").read_text() == "mine"
+    assert (tmp_path / "file").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "photos"]
+    (tmp_path / "empty").mkdir()
+    save_preset(model, tmp_path / "empty")  # an empty folder holds nothing to lose
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == sorted(PRESET_FILES)
+
+
+def test_nonfinite_weights_are_neither_saved_nor_loaded(tmp_path):
+    """Fails if weights with NaN (a fit on NaN data) are saved, or if a preset whose weights
+    file holds NaN (with matching hashes) loads; both errors must name the variable."""
+    model = build("ae")
+    weights_before = model.get_weights()
+    model.set_weights([np.where(i == 0, np.nan, w) for i, w in enumerate(weights_before)])
+    with pytest.raises(ValueError, match=r"NaN or infinity \(.*kernel"):
+        save_preset(model, tmp_path / "nan")
+    assert list(tmp_path.iterdir()) == []
+
+    model.set_weights(weights_before)
+    folder = save_preset(model, tmp_path / "preset")
+    names: list[str] = []
+    with h5py.File(folder / WEIGHTS, "r+") as file:
+        file.visititems(lambda name, obj: names.append(name) if isinstance(
+            obj, h5py.Dataset) else None)
+        file[names[0]][...] = np.inf
+    meta = json.loads((folder / METADATA).read_text())
+    meta["files"][WEIGHTS] = sha256(folder / WEIGHTS)
+    (folder / METADATA).write_text(json.dumps(meta))
+    with pytest.raises(IntegrityError, match=r"model\.weights\.h5 holds NaN or infinity"):
+        kerasae.load(folder)
+
+
+def test_dataset_given_as_a_string_is_its_name(tmp_path):
+    """Fails if metadata={"dataset": "my data"} raises or is not recorded as the name."""
+    folder = save_preset(build("ae"), tmp_path / "p", metadata={"dataset": "my data"})
+    assert read_metadata(folder)["dataset"] == {"name": "my data"}
+    assert "my data" in (folder / CARD).read_text()
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ([("dataset", "x")], "must be a dict"),
+    ({"metrics": [1, 2]}, "'metrics' must be dict"),
+    ({"tags": "one"}, "'tags' must be list"),
+    ({"metrics": {"mse": 0.1}}, r"metrics\['mse'\] must be a dict"),
+])
+def test_bad_metadata_argument_is_refused(tmp_path, metadata, message):
+    """Fails if save_preset accepts metadata the model card or a later load cannot use, or
+    writes anything for it."""
+    with pytest.raises(ValueError, match=message):
+        save_preset(build("ae"), tmp_path / "p", metadata=metadata)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ----- loading --------------------------------------------------------------------------------
@@ -350,6 +424,43 @@ def test_newer_format_asks_to_upgrade(ae_copy):
     with pytest.raises(ValueError, match=r"(?i)upgrade kerasae") as error:
         kerasae.load(ae_copy)
     assert str(FORMAT_VERSION + 1) in str(error.value)
+
+
+@pytest.mark.parametrize("version", ["99.0.0", f"0.{int(kerasae.__version__.split('.')[1]) + 1}.0"])
+def test_newer_kerasae_version_asks_to_upgrade(ae_copy, version):
+    """Fails if a preset written by a newer kerasae (major or minor) loads silently."""
+    meta = json.loads((ae_copy / METADATA).read_text())
+    meta["kerasae_version"] = version
+    (ae_copy / METADATA).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=rf"{version}.*(?i:upgrade kerasae)"):
+        kerasae.load(ae_copy)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    (None, [1, 2], "JSON object"),
+    (None, None, "JSON object"),
+    ("format_version", True, "format_version"),
+    ("format_version", -7, "format_version"),
+    ("format_version", "1", "format_version"),
+    ("kerasae_version", "soon", "kerasae_version"),
+    ("metrics", "good", "'metrics'"),
+    ("files", None, "'files'"),
+    ("dataset", "mnist", "'dataset'"),
+])
+def test_bad_metadata_file_raises_integrity_error_naming_it(ae_copy, field, value, message):
+    """Fails if metadata.json that is valid JSON but not usable preset metadata loads or raises
+    anything else than IntegrityError naming the file, or the failed load changes files."""
+    meta = json.loads((ae_copy / METADATA).read_text())
+    if field is None:
+        meta = value
+    else:
+        meta[field] = value
+    (ae_copy / METADATA).write_text(json.dumps(meta))
+    before = file_bytes(ae_copy)
+    with pytest.raises(IntegrityError, match=message) as error:
+        kerasae.load(ae_copy)
+    assert str(ae_copy / METADATA) in str(error.value)
+    assert file_bytes(ae_copy) == before
 
 
 # ----- bundled presets and names --------------------------------------------------------------

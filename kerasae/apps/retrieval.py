@@ -13,11 +13,11 @@ the index is clipped: a search returns min(k, len(index)) neighbours per query.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from kerasae._atomic import atomic_file
 from kerasae._checks import check_positive_int
 from kerasae.metrics._arrays import numbers
 
@@ -141,21 +141,11 @@ class LatentIndex:
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the embeddings and ids to an .npz file atomically (temporary file, then
-        os.replace), so a crash never leaves a half-written index; returns the path."""
+        one rename), so a crash never leaves a half-written index; returns the path."""
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".latent_index_", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, version=np.int64(FORMAT_VERSION), vectors=self._vectors,
-                         ids=self._ids, next_id=np.int64(self._next_id))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+        with atomic_file(path) as stream:
+            np.savez(stream, version=np.int64(FORMAT_VERSION), vectors=self._vectors,
+                     ids=self._ids, next_id=np.int64(self._next_id))
         return path
 
     @classmethod

@@ -1,14 +1,14 @@
-"""File hashes and atomic folder writes: a preset is either complete or absent, never half."""
+"""File hashes, finite weights and atomic folder writes: a preset is complete or absent, never
+half, and never holds NaN."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
+import keras
+import numpy as np
+
+from kerasae._atomic import atomic_directory, atomic_file, check_target, clean_leftovers
 from kerasae._checks import file_sha256 as sha256
 
 
@@ -31,29 +31,24 @@ def verify_files(directory: Path, expected: dict[str, str]) -> None:
             )
 
 
-@contextlib.contextmanager
-def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success it replaces `target` in one rename.
+def nonfinite_weights(model: keras.Model) -> list[str]:
+    """Paths of the model's floating-point variables that hold NaN or infinity (a fit that
+    diverged, or data with NaN): such weights are never saved or loaded."""
+    bad = []
+    for variable in model.weights:
+        value = np.asarray(keras.ops.convert_to_numpy(variable))
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            bad.append(variable.path)
+    return bad
 
-    If the body raises, the temporary folder is removed and `target` is left as it was.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        for child in tmp.rglob("*"):  # flush file contents before the rename makes them visible
-            if child.is_file():
-                with open(child, "rb") as file:
-                    os.fsync(file.fileno())
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+__all__ = [
+    "IntegrityError",
+    "atomic_directory",
+    "atomic_file",
+    "check_target",
+    "clean_leftovers",
+    "nonfinite_weights",
+    "sha256",
+    "verify_files",
+]

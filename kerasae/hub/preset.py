@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import keras
 
 from kerasae.hub.card import model_card
-from kerasae.hub.integrity import IntegrityError, atomic_directory, sha256, verify_files
+from kerasae.hub.integrity import (
+    IntegrityError,
+    atomic_directory,
+    check_target,
+    nonfinite_weights,
+    sha256,
+    verify_files,
+)
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, CARD, METADATA = "config.json", "model.weights.h5", "README.md", "metadata.json"
@@ -23,29 +31,46 @@ PRESET_FILES = (CONFIG, WEIGHTS, CARD, METADATA)
 
 
 def save_preset(model: keras.Model, directory: str | os.PathLike,
-                metadata: dict[str, Any] | None = None) -> Path:
-    """Write `model` as a preset folder, atomically (a crash leaves the old folder or none).
+                metadata: dict[str, Any] | None = None, overwrite: bool = False) -> Path:
+    """Write `model` as a preset folder, atomically (a crash leaves the old folder or the new
+    one, never half of one and never nothing on Linux).
 
-    `metadata` adds or overrides fields: dataset, split, preprocessing, training (command,
-    seed, ...), metrics ({name: {"value", "split", "description"}}), licence, tags. Versions,
-    the input spec, lineage (when `model` came from a preset) and file hashes are filled in.
+    `metadata` adds or overrides fields: dataset (a dict, or its name as a string), split,
+    preprocessing, training (command, seed, ...), metrics ({name: {"value", "split",
+    "description"}}), licence, tags. Versions, the input spec, lineage (when `model` came from
+    a preset) and file hashes are filled in. An existing folder is replaced only when it is a
+    kerasae preset (or empty), or with `overwrite=True`; a file at `directory` is refused.
+    Weights holding NaN or infinity are refused: nothing is written.
     """
     import kerasae
 
-    directory = Path(directory)
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a Keras model (from kerasae.build or kerasae.load); "
+                         f"got {type(model).__name__}.")
+    directory = check_target(directory, is_preset, overwrite, "preset")
+    metadata = _user_metadata(metadata)
+    bad = nonfinite_weights(model)
+    if bad:
+        raise ValueError(
+            f"the model's weights hold NaN or infinity ({', '.join(bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}); a preset is never saved with them and nothing "
+            f"was written to {directory}. Training diverged: check the data for NaN/inf, lower "
+            "the learning rate, or save an earlier checkpoint."
+        )
     meta = _base_metadata(model, directory.name)
-    meta.update(metadata or {})
+    meta.update(metadata)
     parent = getattr(model, "preset_metadata", None)
-    if parent and "lineage" not in (metadata or {}):
+    if parent and "lineage" not in metadata:
         meta["lineage"] = [*parent.get("lineage", []), _lineage_entry(parent)]
     meta.update(format_version=FORMAT_VERSION, kerasae_version=kerasae.__version__,
                 keras_version=keras.__version__)
+    check_metadata(meta, "the metadata argument", ValueError)
     config = keras.saving.serialize_keras_object(model)
     # No training state: Keras adds the compile config (the optimiser's class, which on torch
     # is a torch-only module) and saves the optimiser's variables when the model is compiled.
     config.pop("compile_config", None)
     optimizer = getattr(model, "optimizer", None)
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, is_preset, overwrite, "preset") as tmp:
         (tmp / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
         keras.saving.save_weights(model, tmp / WEIGHTS,
                                   objects_to_skip=[optimizer] if optimizer is not None else None)
@@ -53,6 +78,33 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
         meta["files"] = {name: sha256(tmp / name) for name in (CONFIG, WEIGHTS, CARD)}
         (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return directory
+
+
+def _user_metadata(metadata: Any) -> dict[str, Any]:
+    """The caller's metadata as a new dict; a dataset given as a string is its name."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict of fields; got {type(metadata).__name__} "
+                         f"{metadata!r:.80}.")
+    metadata = dict(metadata)
+    if isinstance(metadata.get("dataset"), str):
+        metadata["dataset"] = {"name": metadata["dataset"]}
+    return metadata
+
+
+def is_preset(folder: Path) -> bool:
+    """True when `folder` holds a kerasae preset (its metadata.json is kerasae's and nothing
+    else is there): only such a folder is replaced without overwrite=True."""
+    try:
+        meta = json.loads((folder / METADATA).read_text())
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not (isinstance(meta, dict) and "format_version" in meta
+            and isinstance(meta.get("files"), dict)):
+        return False
+    known = {METADATA, *PRESET_FILES, *map(str, meta["files"])}
+    return all(entry.name in known for entry in folder.iterdir())
 
 
 def update_metadata(directory: str | os.PathLike, **fields: Any) -> dict[str, Any]:
@@ -63,8 +115,9 @@ def update_metadata(directory: str | os.PathLike, **fields: Any) -> dict[str, An
     directory = Path(directory)
     meta = read_metadata(directory)
     verify_preset(directory, meta)
-    meta.update(fields)
-    with atomic_directory(directory) as tmp:
+    meta.update(_user_metadata(fields))
+    check_metadata(meta, "the fields given", ValueError)
+    with atomic_directory(directory, is_preset, False, "preset") as tmp:
         for name in (CONFIG, WEIGHTS):
             shutil.copy2(directory / name, tmp / name)
         (tmp / CARD).write_text(model_card(meta))
@@ -87,7 +140,8 @@ def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
 
 
 def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
-    """metadata.json of a preset folder, checked to be one this kerasae can read."""
+    """metadata.json of a preset folder, checked whole: a JSON object, a format and a kerasae
+    version this kerasae reads, and the main fields of the right types."""
     path = Path(directory) / METADATA
     if not path.is_file():
         raise IntegrityError(
@@ -96,16 +150,66 @@ def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
         )
     try:
         meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise IntegrityError(f"{path} is not valid JSON ({error}); the file is corrupt.") from None
+    check_metadata(meta, str(path), IntegrityError)
+    return meta
+
+
+# Main metadata fields and the types they must have when present (None: may be null).
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "variant": (str, type(None)), "backend": (str,), "keras_version": (str,),
+    "kerasae_version": (str,), "files": (dict,), "metrics": (dict,), "options": (dict,),
+    "input_spec": (dict,), "dataset": (dict, type(None)), "training": (dict, type(None)),
+    "tags": (list,), "lineage": (list,), "latent_dim": (int, type(None)),
+    "description": (str,), "notes": (str,), "licence": (str,), "licence_id": (str,),
+}
+
+
+def check_metadata(meta: Any, where: str, error: type[ValueError]) -> None:
+    """Raise `error` (IntegrityError for a file, ValueError for an argument) naming `where` if
+    `meta` is not preset metadata this kerasae can use; a newer format or kerasae version asks
+    to upgrade (ValueError)."""
+    import kerasae
+
+    if not isinstance(meta, dict):
+        raise error(f"{where} must hold a JSON object of metadata fields; it holds "
+                    f"{type(meta).__name__} {json.dumps(meta)[:80]}.")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise error(f"{where}: format_version must be an integer >= 1; got {version!r}.")
+    writer = meta.get("kerasae_version")
+    if version > FORMAT_VERSION or _newer(writer, kerasae.__version__):
         raise ValueError(
-            f"{path} has preset format {version!r} written by kerasae "
-            f"{meta.get('kerasae_version', '?')}; this kerasae reads format <= {FORMAT_VERSION}. "
+            f"{where} has preset format {version!r} written by kerasae {writer or '?'}; this "
+            f"is kerasae {kerasae.__version__}, which reads format <= {FORMAT_VERSION}. "
             "Upgrade kerasae (pip install -U kerasae) to load it."
         )
-    return meta
+    for field, types in FIELD_TYPES.items():
+        value = meta.get(field)
+        if field in meta and (not isinstance(value, types) or isinstance(value, bool)):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise error(f"{where}: field {field!r} must be {names}; got {value!r:.80}.")
+    if isinstance(writer, str) and _version_pair(writer) is None:
+        raise error(f"{where}: kerasae_version must look like '1.2.3'; got {writer!r:.80}.")
+    for field, value_type in (("metrics", dict), ("files", str)):
+        for key, value in (meta.get(field) or {}).items():
+            if not isinstance(value, value_type):
+                raise error(f"{where}: {field}[{key!r}] must be a {value_type.__name__}; got "
+                            f"{value!r:.80}.")
+    if not all(isinstance(tag, str) for tag in meta.get("tags", [])):
+        raise error(f"{where}: tags must be a list of strings; got {meta['tags']!r:.80}.")
+
+
+def _version_pair(version: Any) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _newer(writer: Any, reader: str) -> bool:
+    """True when `writer` has a newer major.minor than `reader` (patch releases read alike)."""
+    pair, own = _version_pair(writer), _version_pair(reader)
+    return pair is not None and own is not None and pair > own
 
 
 def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Model:
@@ -133,6 +237,13 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
             f"{directory / WEIGHTS} could not be loaded into the {meta.get('variant')} model "
             f"({type(error).__name__}: {error})."
         ) from error
+    bad = nonfinite_weights(model)
+    if bad:
+        raise IntegrityError(
+            f"{directory / WEIGHTS} holds NaN or infinity in {', '.join(bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}; kerasae never loads such weights (they came "
+            "from a training run that diverged)."
+        )
     model.preset_metadata = meta
     if compile:
         model.compile(optimizer="adam")
