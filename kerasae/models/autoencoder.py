@@ -199,8 +199,11 @@ class Autoencoder(keras.Model):
             batch = [array[start:start + batch_size] for array in arrays]
             parts.append(model.predict_on_batch(batch[0] if len(batch) == 1 else batch))
         if isinstance(parts[0], (list, tuple)):  # several outputs, e.g. (mean, log_var)
-            return [_joined([part[i] for part in parts]) for i in range(len(parts[0]))]
-        return _joined(parts)
+            outputs = [_joined([part[i] for part in parts]) for i in range(len(parts[0]))]
+        else:
+            outputs = _joined(parts)
+        _check_finite_outputs(endpoint, outputs, arrays[0])
+        return outputs
 
     # ----- graphs for the endpoints (also what export serves) -----------------------------
 
@@ -375,6 +378,20 @@ def _checked_validation(data, check: InputCheck):
     x, y, weights = unpack(data)
     inputs = check.inputs(x, y, "validation_data")
     return (inputs,) if weights is None else (inputs, None, weights)
+
+
+def _check_finite_outputs(endpoint: str, outputs, inputs: np.ndarray) -> None:
+    """Finite inputs can still overflow float32 inside the network (|x| ~ 1e38): say so
+    rather than return inf or NaN."""
+    for output in outputs if isinstance(outputs, list) else [outputs]:
+        finite = np.isfinite(output)
+        if not finite.all():
+            bad = int(finite.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{endpoint} gave {bad} NaN or infinite values for finite inputs: they overflow "
+                f"float32 inside the network (largest |input| {float(np.abs(inputs).max()):.3g})."
+                " Scale the data, e.g. standardise it or map it to [0, 1]."
+            )
 
 
 def _joined(parts: list) -> np.ndarray:
