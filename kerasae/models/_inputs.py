@@ -189,33 +189,31 @@ def _checked_dataset(dataset, check: InputCheck, what: str):
     if label_spec is not None:
         _check_label_spec(label_spec)
     where = f"a batch of the tf.data.Dataset given as {what}"
-    empty = np.zeros((0,), "float32")
 
-    def host_check(*arrays):
-        """The checked arrays and True, or (after keeping the error) empty ones and False:
-        raising here would make TensorFlow log a Python traceback on every failure."""
+    def host_check(*arrays) -> bool:
+        """The numpy check of one batch; a failure is kept in the slot (raising here would make
+        TensorFlow log a Python traceback) and stops the pipeline through an Assert. Measured
+        at ~0.25 ms of CPU a 64x28x28 batch, less than the same tests in TensorFlow ops."""
         parts = (arrays[0],) if label_spec is None else ((arrays[0], arrays[1]),)
         try:
-            inputs = check.element(parts, where)[0]
+            check.element(parts, where)
         except ValueError:
-            return (empty,) + (() if label_spec is None else (empty.astype("int32"),)) + (False,)
-        inputs = inputs if isinstance(inputs, tuple) else (inputs,)
-        return (*inputs, True)
+            return np.bool_(False)
+        return np.bool_(True)
 
     def mapped(*element):
         element = element if tupled else element[0]
         x, y, weights = unpack(element)
         tensors = [x[0], x[1]] if layout == "pair" else [x] if layout == "x" else [x, y]
-        out_types = [tf.float32] + ([tf.int32] if label_spec is not None else []) + [tf.bool]
-        *checked, ok = tf.numpy_function(host_check, tensors, out_types)
-        with tf.control_dependencies([tf.debugging.Assert(ok, ["kerasae input check"])]):
-            checked = [tf.identity(tensor) for tensor in checked]
-        for tensor, source in zip(checked, tensors, strict=True):
-            tensor.set_shape(source.shape)
+        passed = tf.numpy_function(host_check, tensors, tf.bool)
+        with tf.control_dependencies([tf.debugging.Assert(passed, ["kerasae input check"])]):
+            checked = [tf.identity(tf.cast(tensors[0], tf.float32))]  # identity: cast may be a
+            if label_spec is not None:                                  # no-op, without the
+                checked.append(tf.identity(tf.cast(tensors[1], tf.int32)))  # dependency
         inputs = tuple(checked) if label_spec is not None else checked[0]
         return (inputs,) if weights is None else (inputs, None, weights)
 
-    return dataset.map(mapped)
+    return dataset.map(mapped).prefetch(tf.data.AUTOTUNE)  # checks overlap with training
 
 
 def _check_spec(spec, data_shape: tuple[int, ...], what: str) -> None:
