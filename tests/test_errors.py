@@ -358,9 +358,14 @@ def test_predict_checks_its_input(vector_model):
         vector_model.predict(np.zeros((2, 15), "float32"), verbose=0)
 
 
+@pytest.fixture(scope="module")
+def vae_model():
+    return kerasae.build("vae", **VEC, hidden_units=(8,))
+
+
 @pytest.mark.parametrize("n", [2.5, "3", True, False, -1, 0, None])
-def test_sample_takes_a_positive_integer(n):
-    model = kerasae.build("vae", **VEC, hidden_units=(8,))
+def test_sample_takes_a_positive_integer(vae_model, n):
+    model = vae_model
     with pytest.raises(ValueError, match=esc(f"n (the number of samples) must be a positive "
                                              f"integer; got {n!r}.")):
         model.sample(n)

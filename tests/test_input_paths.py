@@ -18,6 +18,11 @@ import tensorflow as tf
 import kerasae
 from kerasae.models._guards import NonFiniteLossError
 
+# Keras' own notes on streams (no shuffling of a stream, a generator used up) are not at issue.
+pytestmark = pytest.mark.filterwarnings("ignore:`shuffle=True` was passed:UserWarning",
+                                        "ignore:Your input ran out of data:UserWarning")
+
+
 N, DIM, CLASSES = 16, 8, 3
 
 
