@@ -1,6 +1,7 @@
 """Every way of feeding fit/evaluate/predict is checked like numpy input, with the same message.
 
-tf.data Datasets, Python generators and keras.utils.PyDatasets used to skip every check: a NaN
+tf.data Datasets, Python generators, keras.utils.PyDatasets and torch DataLoaders used to
+skip every check: a NaN
 trained to `loss: nan`, a cvae trained on label 7 of 3 classes, 0..255 images trained a
 cross-entropy model to a negative loss. Each case here fails if a path goes unchecked again;
 the controls show that good streams still train.
@@ -74,16 +75,23 @@ def stream(kind: str, *arrays, batch: int = 8):
     if kind == "tf.data":
         return tf.data.Dataset.from_tensor_slices(arrays if len(arrays) > 1 else arrays[0]) \
             .batch(batch)
+    if kind == "DataLoader":
+        import torch
+
+        tensors = [torch.from_numpy(np.asarray(a)) for a in arrays]
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors),
+                                           batch_size=batch)
     items = [tuple(a[i:i + batch] for a in arrays) for i in range(0, len(arrays[0]), batch)]
     if kind == "generator":
         return (item for item in items)
     return Batches(items)
 
 
-KINDS = ["tf.data", "generator", "PyDataset"]
+KINDS = ["tf.data", "generator", "PyDataset", "DataLoader"]
 WHERE = {"tf.data": "a batch of the tf.data.Dataset given as x",
          "generator": "batch 0 of the generator given as x",
-         "PyDataset": "batch 0 of the Batches given as x"}
+         "PyDataset": "batch 0 of the Batches given as x",
+         "DataLoader": "a batch of the DataLoader given as x"}
 
 
 def numpy_message(model, x, *more) -> str:

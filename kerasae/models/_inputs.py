@@ -1,9 +1,10 @@
 """The data checks of `fit`, `evaluate` and `predict` for every input type Keras takes.
 
 Numpy arrays are checked whole before Keras sees them. Streams (tf.data.Datasets, Python
-generators, keras.utils.PyDatasets) are checked on their element spec where they have one, and
-every batch that flows is checked on the host with the same function and message as numpy
-input: shape, dtype, finiteness, the [0, 1] range of cross-entropy models and a cvae's labels.
+generators, keras.utils.PyDatasets, torch DataLoaders) are checked on their element spec where
+they have one, and every batch that flows is checked on the host with the same function and
+message as numpy input: shape, dtype, finiteness, the [0, 1] range of cross-entropy models and
+a cvae's labels.
 
 A batch is read the Keras way, `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`, where a cvae's
 x is `(data, labels)`. An autoencoder's target is its input, so a y is refused; for a cvae a y
@@ -119,20 +120,68 @@ def is_tf_dataset(x: Any) -> bool:
 
 
 def checked_stream(x: Any, check: InputCheck, what: str = "x"):
-    """x with every batch checked (a new Dataset, generator or PyDataset), or x itself when it
-    is not a stream kerasae knows how to check (a distributed dataset, a torch DataLoader)."""
+    """x with every batch checked (a new Dataset, generator, PyDataset or DataLoader), or None
+    when x is not a stream kerasae knows how to check."""
     if is_tf_dataset(x):
         return _checked_dataset(x, check, what)
     if isinstance(x, types.GeneratorType):
         return _checked_generator(x, check, what)
     if isinstance(x, keras.utils.PyDataset):
         return CheckedPyDataset(x, check, what)
+    if is_torch_dataloader(x):
+        return _checked_dataloader(x, check, what)
     return None
 
 
 def _checked_generator(source, check: InputCheck, what: str):
     for index, element in enumerate(source):
         yield check.element(element, f"batch {index} of the generator given as {what}")
+
+
+def is_torch_dataloader(x: Any) -> bool:
+    return any(c.__name__ == "DataLoader" and c.__module__.startswith("torch.utils.data")
+               for c in type(x).__mro__)
+
+
+class CheckedCollate:
+    """A DataLoader's collate_fn followed by the check (a class, so worker processes can
+    pickle it)."""
+
+    def __init__(self, collate, check: InputCheck, what: str):
+        self.collate, self.check, self.what = collate, check, what
+
+    def __call__(self, items):
+        where = f"a batch of the DataLoader given as {self.what}"
+        return _to_torch(self.check.element(_to_numpy(self.collate(items)), where))
+
+
+def _to_numpy(element):
+    """Tensors to arrays; lists to tuples (torch's default_collate gives lists where Keras
+    reads tuples)."""
+    if isinstance(element, (tuple, list)):
+        return tuple(_to_numpy(part) for part in element)
+    return element.numpy() if hasattr(element, "numpy") else element
+
+
+def _to_torch(element):
+    """Arrays back to tensors: Keras reads a DataLoader's batches as torch tensors."""
+    import torch
+
+    if isinstance(element, tuple):
+        return tuple(_to_torch(part) for part in element)
+    return torch.from_numpy(element) if isinstance(element, np.ndarray) else element
+
+
+def _checked_dataloader(loader, check: InputCheck, what: str):
+    """A shallow copy of the DataLoader whose collate_fn checks each batch (the loader's
+    sampler, workers and batch size are the source's; collate_fn may still be set)."""
+    import copy
+
+    checked = copy.copy(loader)
+    checked.collate_fn = CheckedCollate(loader.collate_fn, check, what)
+    if hasattr(checked, "_iterator"):
+        checked._iterator = None
+    return checked
 
 
 class CheckedPyDataset(keras.utils.PyDataset):

@@ -353,9 +353,9 @@ def _check_counts(arguments: dict, names: Sequence[str]) -> None:
 
 
 def _is_unchecked_stream(x) -> bool:
-    """Inputs passed to Keras unchecked: torch DataLoaders and distributed datasets."""
+    """Inputs passed to Keras unchecked: distributed datasets and Keras data adapters."""
     names = {c.__name__ for c in type(x).__mro__}
-    return bool(names & {"DataLoader", "DistributedDataset", "DistributedDatasetsFromFunction",
+    return bool(names & {"DistributedDataset", "DistributedDatasetsFromFunction",
                          "DataAdapter"})
 
 
