@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def file_sha256(path: str | os.PathLike) -> str:
     """sha256 of a file, read in 1 MiB blocks."""
@@ -59,6 +61,33 @@ def check_positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{what} must be a positive integer; got {value!r}.")
     return int(value)
+
+
+def check_optional_positive_int(value: Any, what: str) -> int | None:
+    """None (let the callee choose) or a positive integer, e.g. a batch size."""
+    return None if value is None else check_positive_int(value, what)
+
+
+def check_labels(labels: Any, n: int, num_classes: int, what: str = "condition") -> np.ndarray:
+    """Integer class labels in [0, num_classes), one per example (a scalar is broadcast), as
+    int32."""
+    try:
+        labels = np.asarray(labels)
+    except Exception as error:
+        raise ValueError(f"{what} must be {n} integer class labels; {error}") from None
+    if labels.ndim == 0:
+        labels = np.full((n,), labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"{what} must be {n} integer class labels, shape ({n},); got "
+            f"shape {labels.shape} and dtype {labels.dtype}."
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{what} labels must lie in [0, {num_classes}); got values in "
+            f"[{labels.min()}, {labels.max()}]."
+        )
+    return labels.astype("int32")
 
 
 def check_units(value: Any, what: str) -> tuple[int, ...]:
@@ -107,6 +136,11 @@ def check_data(
         np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
     ):
         raise ValueError(f"{what} must hold numbers; got an array of dtype {array.dtype}.")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise ValueError(
+            f"{what} must hold real numbers; got an array of dtype {array.dtype}. Pass the real "
+            "part, the magnitude or both as channels (np.abs(x), np.stack([x.real, x.imag], -1))."
+        )
     if array.shape[1:] != tuple(expected_shape):
         hint = ""
         if array.shape == tuple(expected_shape):
@@ -117,10 +151,21 @@ def check_data(
     if array.shape[0] == 0:
         raise ValueError(f"{what} has no examples; expected shape (N, {_fmt(expected_shape)}) "
                          "with N >= 1.")
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = int(finite.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{what} contains {bad} NaN or infinite values; expected finite numbers.")
+        if array.dtype.itemsize > 4 and array.size:
+            big = int(np.count_nonzero(np.abs(array) > FLOAT32_MAX))
+            if big:
+                raise ValueError(
+                    f"{what} contains {big} values beyond float32's range (|value| > "
+                    f"{FLOAT32_MAX:.4g}, largest {float(np.abs(array).max()):.4g}); the models "
+                    "compute in float32. Rescale the data, e.g. standardise it."
+                )
     array = array.astype("float32", copy=False)
-    if not np.all(np.isfinite(array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{what} contains {bad} NaN or infinite values; expected finite numbers.")
     if value_range is not None and array.size:
         low, high = float(array.min()), float(array.max())
         if low < value_range[0] or high > value_range[1]:

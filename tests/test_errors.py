@@ -285,3 +285,101 @@ def test_unknown_endpoint_is_rejected(image_model):
     pattern = esc("endpoint must be one of ['encode', 'decode', 'reconstruct', ")
     with pytest.raises(ValueError, match=pattern + ".*got 'encoder'. Did you mean 'encode'"):
         image_model.endpoint("encoder")
+
+
+# ----- the Keras entry points and sample -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def vector_model():
+    model = kerasae.build("ae", **VEC, hidden_units=(8,))
+    model.compile(optimizer=keras.optimizers.Adam())
+    return model
+
+
+def test_complex_data_is_refused_not_truncated(vector_model):
+    x = np.zeros((3, 16), "complex64") + 1j
+    for method in ("fit", "encode"):
+        with pytest.raises(ValueError, match=esc("x must hold real numbers; got an array of "
+                                                 "dtype complex64.") + ".*np.abs"):
+            _call(vector_model, method, x)
+
+
+def test_values_beyond_float32_are_called_so(vector_model):
+    """1e39 is finite in float64; the message used to call it 'NaN or infinite'."""
+    x = np.zeros((3, 16))
+    x[0, :2] = 1e39
+    pattern = esc("x contains 2 values beyond float32's range (|value| > 3.403e+38, largest "
+                  "1e+39); the models compute in float32.")
+    for method in ("fit", "reconstruct"):
+        with pytest.raises(ValueError, match=pattern):
+            _call(vector_model, method, x)
+
+
+@pytest.mark.parametrize("y", [np.zeros(3), np.zeros((4, 16), "float32"), "x"])
+def test_fit_refuses_targets(vector_model, y):
+    """An autoencoder's target is its input: a y used to be ignored without a word."""
+    x = np.zeros((4, 16), "float32")
+    y = x if isinstance(y, str) else y
+    pattern = esc("y must be None: ae reconstructs its input, so x is also the target; got y "
+                  f"of shape {y.shape}. Call fit(x) without y")
+    with pytest.raises(ValueError, match=pattern):
+        vector_model.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=pattern):
+        vector_model.evaluate(x, y, verbose=0)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, "8"])
+@pytest.mark.parametrize("method, name", [("fit", "batch_size"), ("fit", "steps_per_epoch"),
+                                          ("fit", "validation_batch_size"),
+                                          ("evaluate", "batch_size"), ("predict", "batch_size"),
+                                          ("predict", "steps")])
+def test_counts_must_be_positive_integers(vector_model, method, name, value):
+    x = np.zeros((4, 16), "float32")
+    with pytest.raises(ValueError, match=esc(f"{name} must be a positive integer; got "
+                                             f"{value!r}.")):
+        getattr(vector_model, method)(x, verbose=0, **{name: value})
+
+
+def test_batch_size_given_by_position_is_checked(vector_model):
+    with pytest.raises(ValueError, match=esc("batch_size must be a positive integer; got 0.")):
+        vector_model.fit(np.zeros((4, 16), "float32"), None, 0)
+
+
+@pytest.mark.parametrize("epochs", [-1, 1.5, "2"])
+def test_epochs_must_be_a_non_negative_integer(vector_model, epochs):
+    with pytest.raises(ValueError, match=esc(f"epochs must be a non-negative integer; got "
+                                             f"{epochs!r}.")):
+        vector_model.fit(np.zeros((4, 16), "float32"), epochs=epochs, verbose=0)
+
+
+def test_predict_checks_its_input(vector_model):
+    with pytest.raises(ValueError, match=esc("x must have shape (N, 16); got (2, 15).")):
+        vector_model.predict(np.zeros((2, 15), "float32"), verbose=0)
+
+
+@pytest.fixture(scope="module")
+def vae_model():
+    return kerasae.build("vae", **VEC, hidden_units=(8,))
+
+
+@pytest.mark.parametrize("n", [2.5, "3", True, False, -1, 0, None])
+def test_sample_takes_a_positive_integer(vae_model, n):
+    model = vae_model
+    with pytest.raises(ValueError, match=esc(f"n (the number of samples) must be a positive "
+                                             f"integer; got {n!r}.")):
+        model.sample(n)
+    assert model.sample(np.int64(2), seed=0).shape == (2, 16)
+
+
+def test_cvae_takes_its_labels_as_y_or_with_x():
+    """fit(x, labels) is fit([x, labels]); both check the labels."""
+    model = kerasae.build("cvae", **VEC, hidden_units=(8,), num_classes=3)
+    model.compile(optimizer=keras.optimizers.Adam())
+    x, labels = np.full((6, 16), 0.5, "float32"), np.arange(6) % 3
+    assert np.isfinite(model.fit(x, labels, epochs=1, verbose=0).history["loss"][0])
+    with pytest.raises(ValueError, match=esc("condition labels must lie in [0, 3); got values "
+                                             "in [0, 7].")):
+        model.fit(x, np.array([0, 1, 2, 0, 1, 7]), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="y must be None: cvae reconstructs its input"):
+        model.fit([x, labels], labels, epochs=1, verbose=0)

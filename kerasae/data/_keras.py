@@ -8,6 +8,8 @@ import math
 import keras
 import numpy as np
 
+from kerasae._checks import check_positive_int
+
 
 class DSpritesBatches(keras.utils.PyDataset):
     """Batches of dSprites rendered on demand: x float32 (batch_size, 64, 64, 1), or (x, factor
@@ -25,8 +27,7 @@ class DSpritesBatches(keras.utils.PyDataset):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
+        batch_size = check_positive_int(batch_size, "batch_size")  # not 2.0, True or "64"
         full = math.ceil(len(data) / batch_size)
         if steps_per_epoch is not None and not 1 <= steps_per_epoch <= full:
             raise ValueError(f"steps_per_epoch must be in 1..{full}; got {steps_per_epoch}.")

@@ -8,6 +8,7 @@ loss and a list of penalties. Its objective lives in `compute_loss`, which Keras
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +17,15 @@ import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice, check_data, check_positive_int
+from kerasae._checks import (
+    check_choice,
+    check_data,
+    check_optional_positive_int,
+    check_positive_int,
+)
 from kerasae.distribute import multi_worker_logs, scale_loss_for_replicas
+from kerasae.models._guards import FiniteLoss, NonFiniteLossError, restore_after_failure
+from kerasae.models._inputs import InputCheck, checked_stream, unpack
 from kerasae.penalties import Penalty
 
 _serialize = keras.saving.serialize_keras_object
@@ -191,8 +199,11 @@ class Autoencoder(keras.Model):
             batch = [array[start:start + batch_size] for array in arrays]
             parts.append(model.predict_on_batch(batch[0] if len(batch) == 1 else batch))
         if isinstance(parts[0], (list, tuple)):  # several outputs, e.g. (mean, log_var)
-            return [_joined([part[i] for part in parts]) for i in range(len(parts[0]))]
-        return _joined(parts)
+            outputs = [_joined([part[i] for part in parts]) for i in range(len(parts[0]))]
+        else:
+            outputs = _joined(parts)
+        _check_finite_outputs(endpoint, outputs, arrays[0])
+        return outputs
 
     # ----- graphs for the endpoints (also what export serves) -----------------------------
 
@@ -245,16 +256,64 @@ class Autoencoder(keras.Model):
 
     # ----- checks on the Keras entry points ---------------------------------------------
 
+    def input_check(self) -> InputCheck:
+        """What `fit`, `evaluate` and `predict` check each input (and each streamed batch) for."""
+        value_range = (0.0, 1.0) if self._needs_unit_range() else None
+        return InputCheck(self.data_shape, value_range, None, self.variant or type(self).__name__)
+
     def fit(self, x=None, y=None, *args, **kwargs):
-        return super().fit(self._check_fit_data(x), y, *args, **kwargs)
+        """Keras' fit, with the data (numpy or streamed) checked like the numpy methods' and
+        a non-finite loss stopping training (see `kerasae.models._guards`)."""
+        call = _bind(super().fit, x, y, *args, **kwargs)
+        arguments, check = call.arguments, self.input_check()
+        _check_counts(arguments, ("batch_size", "steps_per_epoch", "validation_batch_size",
+                                  "validation_steps"))
+        epochs = arguments.get("epochs", 1)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
+        arguments["x"], arguments["y"] = _checked(arguments.get("x"), arguments.get("y"), check)
+        if arguments.get("validation_data") is not None:
+            arguments["validation_data"] = _checked_validation(arguments["validation_data"],
+                                                               check)
+        guard = FiniteLoss()
+        callbacks = arguments.get("callbacks")
+        if not isinstance(callbacks, keras.callbacks.CallbackList):
+            arguments["callbacks"] = [*(callbacks or []), guard]
+        return self._guarded(super().fit, call, check, guard)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        return super().evaluate(self._check_fit_data(x), y, *args, **kwargs)
+        call = _bind(super().evaluate, x, y, *args, **kwargs)
+        if call.arguments.get("kwargs", {}).get("_use_cached_eval_dataset"):
+            return super().evaluate(*call.args, **call.kwargs)  # fit's validation, checked
+        check = self.input_check()
+        _check_counts(call.arguments, ("batch_size", "steps"))
+        call.arguments["x"], call.arguments["y"] = _checked(call.arguments.get("x"),
+                                                            call.arguments.get("y"), check)
+        return self._guarded(super().evaluate, call, check)
 
-    def _check_fit_data(self, x):
-        if isinstance(x, np.ndarray) or (isinstance(x, list) and not self.conditional):
-            return self.check_inputs(x)
-        return x
+    def predict(self, x, *args, **kwargs):
+        call = _bind(super().predict, x, *args, **kwargs)
+        check = self.input_check()
+        _check_counts(call.arguments, ("batch_size", "steps"))
+        call.arguments["x"] = _checked(call.arguments.get("x"), None, check)[0]
+        return self._guarded(super().predict, call, check)
+
+    def _guarded(self, method, call, check: InputCheck, guard: FiniteLoss | None = None):
+        """Run a Keras entry point so that a failure leaves the model usable and says what
+        went wrong in the user's terms."""
+        with restore_after_failure(self):
+            try:
+                return method(*call.args, **call.kwargs)
+            except NonFiniteLossError:
+                if guard is not None:
+                    guard.restore()
+                raise
+            except Exception as error:
+                # A check raised inside tf.data or Keras' generator adapter comes out as a
+                # tensorflow error; give the user the ValueError it was.
+                if check.slot.error is not None and error is not check.slot.error:
+                    raise check.slot.error from None
+                raise
 
     # ----- serialisation ------------------------------------------------------------------
 
@@ -279,6 +338,60 @@ class Autoencoder(keras.Model):
                 config[key] = _deserialize(config[key])
         config["penalties"] = [_deserialize(p) for p in config.get("penalties", [])]
         return cls(**config)
+
+
+def _bind(method, *args, **kwargs) -> inspect.BoundArguments:
+    """The call's arguments by name, whether they came by position or keyword."""
+    call = inspect.signature(method).bind(*args, **kwargs)
+    call.apply_defaults()
+    return call
+
+
+def _check_counts(arguments: dict, names: Sequence[str]) -> None:
+    for name in names:
+        check_optional_positive_int(arguments.get(name), name)
+
+
+def _is_unchecked_stream(x) -> bool:
+    """Inputs passed to Keras unchecked: distributed datasets and Keras data adapters."""
+    names = {c.__name__ for c in type(x).__mro__}
+    return bool(names & {"DistributedDataset", "DistributedDatasetsFromFunction",
+                         "DataAdapter"})
+
+
+def _checked(x, y, check: InputCheck, what: str = "x"):
+    """(x, y) for Keras: arrays checked whole, streams wrapped so each batch is checked."""
+    stream = checked_stream(x, check, what)
+    if stream is not None or _is_unchecked_stream(x):
+        check._refuse_targets(y)
+        return (x if stream is None else stream), None
+    return check.inputs(x, y, what), None
+
+
+def _checked_validation(data, check: InputCheck):
+    """fit's validation_data, checked like x: an array, a stream or a Keras tuple."""
+    stream = checked_stream(data, check, "validation_data")
+    if stream is not None or _is_unchecked_stream(data):
+        return data if stream is None else stream
+    if isinstance(data, list):
+        data = tuple(data)
+    x, y, weights = unpack(data)
+    inputs = check.inputs(x, y, "validation_data")
+    return (inputs,) if weights is None else (inputs, None, weights)
+
+
+def _check_finite_outputs(endpoint: str, outputs, inputs: np.ndarray) -> None:
+    """Finite inputs can still overflow float32 inside the network (|x| ~ 1e38): say so
+    rather than return inf or NaN."""
+    for output in outputs if isinstance(outputs, list) else [outputs]:
+        finite = np.isfinite(output)
+        if not finite.all():
+            bad = int(finite.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{endpoint} gave {bad} NaN or infinite values for finite inputs: they overflow "
+                f"float32 inside the network (largest |input| {float(np.abs(inputs).max()):.3g})."
+                " Scale the data, e.g. standardise it or map it to [0, 1]."
+            )
 
 
 def _joined(parts: list) -> np.ndarray:

@@ -11,13 +11,16 @@ KL, logged for monitoring.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice, check_data
+from kerasae._checks import check_choice, check_data, check_labels, check_positive_int
 from kerasae.layers import Sampling
+from kerasae.models._inputs import InputCheck
 from kerasae.models.autoencoder import Autoencoder
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -180,28 +183,10 @@ class VariationalAutoencoder(Autoencoder):
 
     def check_labels(self, labels, n: int) -> np.ndarray:
         """Integer labels in [0, num_classes), one per example (a scalar is broadcast)."""
-        labels = np.asarray(labels)
-        if labels.ndim == 0:
-            labels = np.full((n,), labels)
-        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(
-                f"condition must be {n} integer class labels, shape ({n},); got "
-                f"shape {labels.shape} and dtype {labels.dtype}."
-            )
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(
-                f"condition labels must lie in [0, {self.num_classes}); got values in "
-                f"[{labels.min()}, {labels.max()}]."
-            )
-        return labels.astype("int32")
+        return check_labels(labels, n, self.num_classes)
 
-    def _check_fit_data(self, x):
-        if self.conditional and isinstance(x, (list, tuple)) and len(x) == 2:
-            data = self.check_inputs(x[0])
-            return [data, self.check_labels(x[1], len(data))]
-        if self.conditional and isinstance(x, np.ndarray):
-            raise ValueError("a cvae trains on [x, labels]; got x alone. Use fit([x, labels]).")
-        return super()._check_fit_data(x)
+    def input_check(self) -> InputCheck:
+        return replace(super().input_check(), num_classes=self.num_classes)
 
     def _needs_unit_range(self) -> bool:
         return self.likelihood == "bernoulli"
@@ -236,7 +221,8 @@ class VariationalAutoencoder(Autoencoder):
 
         The same seed gives the same samples on every backend (the noise comes from numpy).
         """
-        z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim))
+        n = check_positive_int(n, "n (the number of samples)")
+        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
         return self.decode(z.astype("float32"), batch_size=batch_size, condition=condition)
 
     # ----- serialisation ------------------------------------------------------------------
