@@ -26,6 +26,7 @@ def bundled(tmp_path, monkeypatch):
         "metrics": {"test_mse": {"value": 0.0123, "split": "test", "description": "MSE"}},
     })
     monkeypatch.setattr(registry, "bundled_root", lambda: root)
+    monkeypatch.setattr(cli, "bundled_root", lambda: root)  # list/info read JSON without the hub
     return model
 
 
