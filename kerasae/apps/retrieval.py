@@ -260,7 +260,8 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
                              "the .npz archive LatentIndex.save writes.")
         with stored:
             return {key: stored[key] for key in stored.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
+            NotImplementedError, RuntimeError) as error:  # zipfile: odd compression, encryption
         if str(error).startswith(path):
             raise
         reason = ("it would need unpickling (Python objects, or not numpy data at all)"
