@@ -12,6 +12,7 @@ the other commands import the backend inside the command, with its C++ log lines
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -223,13 +224,38 @@ def _describe(error: BaseException) -> tuple[bool, str]:
                    "(KERASAE_DEBUG=1 shows the traceback)")
 
 
+@contextlib.contextmanager
+def _native_logs_hidden():
+    """Hide what native libraries write to file descriptor 2 while they load.
+
+    TensorFlow 2.21's C++ libraries log through absl before any setting is read ("All log
+    messages before absl::InitializeLog() ...", the oneDNN notice): TF_CPP_MIN_LOG_LEVEL no
+    longer reaches them. Python errors still propagate and are reported after the restore.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreters): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _backend():
     """Import kerasae's models (and so Keras and its backend) with the C++ and absl log lines
     of TensorFlow silenced; returns the kerasae package."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import kerasae
 
-    kerasae.build  # noqa: B018  (imports Keras and registers the variants)
+    if "kerasae.builders" not in sys.modules:
+        with _native_logs_hidden():
+            kerasae.build  # noqa: B018  (imports Keras and registers the variants)
     if "tensorflow" in sys.modules:
         import logging
 
@@ -246,7 +272,9 @@ def _backend():
 def _load(handle: str):
     """A preset for inference, with a progress line (the first load imports the backend)."""
     _say(f"loading {handle}")
-    return _backend().load(handle, compile=False)
+    kerasae = _backend()
+    with _native_logs_hidden():  # TensorFlow loads more native code on the first model
+        return kerasae.load(handle, compile=False)
 
 
 def cmd_variants(args) -> int:
