@@ -256,16 +256,9 @@ def _backend():
     if "kerasae.builders" not in sys.modules:
         with _native_logs_hidden():
             kerasae.build  # noqa: B018  (imports Keras and registers the variants)
-    if "tensorflow" in sys.modules:
-        import logging
+    from kerasae.apps.demo import hide_retracing_notices
 
-        logging.getLogger("tensorflow").setLevel(logging.ERROR)
-        try:
-            from absl import logging as absl_logging
-
-            absl_logging.set_verbosity(absl_logging.ERROR)
-        except ImportError:  # pragma: no cover - absl comes with TensorFlow
-            pass
+    hide_retracing_notices()
     return kerasae
 
 

@@ -169,3 +169,24 @@ def test_quick_commands_import_no_backend(argv):
         assert json.loads(done.stdout)["variant"] == "vae"
     if argv[0] == "list":
         assert done.stdout.split()[0] == "ae_mnist"
+
+
+def test_retracing_notices_are_dropped_and_other_messages_kept():
+    import logging
+
+    from kerasae.apps.demo import hide_retracing_notices
+
+    hide_retracing_notices()
+    hide_retracing_notices()  # once only
+    logger = logging.getLogger("tensorflow")
+    filters = [f for f in logger.filters if type(f).__name__ == "_NoRetracingNotice"]
+    assert len(filters) == 1
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message,
+                                 None, None)
+
+    notice = ("5 out of the last 6 calls to <function one_step_on_data_distributed> triggered "
+              "tf.function retracing. Tracing is expensive")
+    assert not logger.filter(record(notice))
+    assert logger.filter(record("a real warning"))

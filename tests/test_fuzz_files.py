@@ -19,8 +19,9 @@ from kerasae import cli
 from kerasae.apps.codec import compress, decompress
 from kerasae.apps.retrieval import LatentIndex
 
-FUZZ = settings(max_examples=int(os.environ.get('FUZZ_EXAMPLES', 40)), deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+# FUZZ_EXAMPLES=400 for a longer hunt; the suite runs 40 per test, the same ones every time.
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None,
+                derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # ----- the command line --------------------------------------------------------------------
