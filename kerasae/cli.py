@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; every failure is one line on stderr and exit status 2."""
+    """Run one command: exit status 0, or one line on stderr and 2 (a failure the user can
+    fix) or 1 (a bug in kerasae)."""
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
