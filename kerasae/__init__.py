@@ -7,6 +7,7 @@ The public names are imported on first use, so `import kerasae` does not start a
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import Any
@@ -38,10 +39,14 @@ def _public(name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'kerasae' has no attribute {name!r}")
-    value = globals()[name] = _public(name)
-    return value
+    if name in _PUBLIC:
+        value = globals()[name] = _public(name)
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        # `kerasae.hub`, `kerasae.apps`, ... without importing them first, as before
+        importlib.import_module(_lazy.REGISTRY)
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'kerasae' has no attribute {name!r}")
 
 
 class _Function:
