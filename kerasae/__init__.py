@@ -43,8 +43,9 @@ def __getattr__(name: str) -> Any:
         value = globals()[name] = _public(name)
         return value
     if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        # `kerasae.hub`, `kerasae.apps`, ... without importing them first, as before
-        importlib.import_module(_lazy.REGISTRY)
+        # `kerasae.hub`, `kerasae.apps`, ... without importing them first, as before. Only
+        # that module: `from kerasae import cli` comes here too and must stay light (the
+        # variants register themselves when Keras is imported, see _lazy).
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'kerasae' has no attribute {name!r}")
 
