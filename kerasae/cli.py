@@ -2,25 +2,82 @@
 anomalies, generate, traverse, retrieve, demo.
 
 Pick the backend with KERAS_BACKEND (tensorflow, jax or torch) as for any Keras program.
+
+Every failure exits with status 2 and one line on stderr (`main` is the one place errors are
+turned into that line); nothing is written before the inputs are read and checked. `--help`,
+`list` and `info` read JSON only and never import Keras or a backend, so they answer at once;
+the other commands import the backend inside the command, with its C++ log lines silenced.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import zipfile
 from pathlib import Path
+
+# Refused before anything is allocated: more draws than a picture or a .npy wants.
+MAX_SAMPLES = 100_000
+MAX_OUTPUT_BYTES = 2 << 30  # 2 GiB of float32 samples
+MAX_SPAN = 1e6
+METADATA = "metadata.json"
+
+
+class CommandError(ValueError):
+    """A failure the user can fix: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and still exit status 2)."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int_option(minimum: int | None = None, maximum: int | None = None):
+    """An argparse type: an integer within [minimum, maximum] (argparse names the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            low = "" if minimum is None else f">= {minimum}"
+            high = "" if maximum is None else f"<= {maximum}"
+            raise argparse.ArgumentTypeError(
+                f"expected an integer {' and '.join(filter(None, (low, high)))}; got {value}")
+        return value
+    return parse
+
+
+def _float_option(low: float, high: float, *, open_low: bool = False):
+    """An argparse type: a finite float in [low, high] ((low, high] when open_low)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        if not (low < value if open_low else low <= value) or not value <= high:
+            bracket = "(" if open_low else "["
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number in {bracket}{low}, {high}]; got {text!r}")
+        return value
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kerasae",
         description="A Keras 3 model zoo of autoencoders with pretrained presets. The backend "
         "is chosen by KERAS_BACKEND (tensorflow, jax or torch).",
         epilog="Handles are a bundled preset name (see `kerasae list`), a preset folder, or "
         "hf://org/repo[@revision] on the Hugging Face Hub.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
     commands.add_parser("variants", help="list the architectures kerasae.build knows")
     commands.add_parser("list", help="list the bundled pretrained presets")
     info = commands.add_parser("info", help="show a preset's metadata (metrics, input, files)")
@@ -73,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     anomaly.add_argument("handle", help="preset name, folder or hf://org/repo")
     anomaly.add_argument("normal", help="normal data: one .npy/.npz file")
     anomaly.add_argument("inputs", nargs="+", help="data to score: one .npy/.npz or images")
-    anomaly.add_argument("--contamination", type=float, default=0.01,
+    anomaly.add_argument("--contamination", default=0.01,
+                         type=_float_option(0.0, 0.5, open_low=True),
                          help="fraction of the normal data flagged (default 0.01)")
     anomaly.add_argument("--method", choices=("contamination", "normalized"),
                          default="contamination")
@@ -84,9 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="sample a VAE preset's prior (optionally one class of a cvae)",
         description="Write samples.npy and, for images, samples.png into --out.")
     generate.add_argument("handle", help="preset name, folder or hf://org/repo")
-    generate.add_argument("-n", type=int, default=16, help="number of samples")
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--condition", type=int, help="class label for a cvae")
+    generate.add_argument("-n", type=_int_option(1, MAX_SAMPLES), default=16,
+                          help=f"number of samples (1..{MAX_SAMPLES})")
+    generate.add_argument("--seed", type=_int_option(0, 2**32 - 1), default=0)
+    generate.add_argument("--condition", type=_int_option(0),
+                          help="class label for a cvae")
     generate.add_argument("--out", default="outputs/generate", help="output folder")
 
     traverse = commands.add_parser(
@@ -96,11 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         "values, *input_shape) and, for images, traversal.png.")
     traverse.add_argument("handle", help="preset name, folder or hf://org/repo")
     traverse.add_argument("inputs", nargs="+", help="one .npy/.npz file or image files")
-    traverse.add_argument("--index", type=int, default=0, help="which input to traverse")
-    traverse.add_argument("--dims", type=int, nargs="+",
+    traverse.add_argument("--index", type=_int_option(0), default=0,
+                          help="which input to traverse")
+    traverse.add_argument("--dims", type=_int_option(0), nargs="+",
                           help="code dimensions (default: all; for VAEs the most "
                           "informative first, at most 10)")
-    traverse.add_argument("--span", type=float, default=3.0)
+    traverse.add_argument("--span", type=_float_option(0.0, MAX_SPAN, open_low=True),
+                          default=3.0)
     traverse.add_argument("--out", default="outputs/traverse", help="output folder")
 
     retrieve = commands.add_parser(
@@ -111,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     retrieve.add_argument("handle", help="preset name, folder or hf://org/repo")
     retrieve.add_argument("database", help="one .npy/.npz file")
     retrieve.add_argument("queries", nargs="+", help="one .npy/.npz file or image files")
-    retrieve.add_argument("-k", type=int, default=5, help="neighbours per query")
+    retrieve.add_argument("-k", type=_int_option(1, 10_000), default=5,
+                          help="neighbours per query")
     retrieve.add_argument("--out", default="outputs/retrieve", help="output folder")
 
     finetune = commands.add_parser(
@@ -151,48 +214,169 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command: exit status 0, or one line on stderr and 2 (a failure the user can
+    fix) or 1 (a bug in kerasae)."""
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, ConnectionError, FileNotFoundError, RuntimeError) as error:
-        print(f"kerasae {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(f"kerasae {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the one place errors become a message: see _describe
+        known, message = _describe(error)
+        if not known and os.environ.get("KERASAE_DEBUG"):
+            raise
+        print(f"kerasae {args.command}: error: {message}", file=sys.stderr)
+        return 2 if known else 1
+
+
+def _describe(error: BaseException) -> tuple[bool, str]:
+    """(whether it is a failure the user can act on, one line saying what was wrong).
+
+    Bad values and data (ValueError, IntegrityError), files (OSError: missing, existing,
+    unreadable, not an image), corrupt archives and memory are the user's to fix; network
+    failures of huggingface_hub (httpx or requests errors) become "cannot reach the Hub".
+    Anything else is a bug in kerasae: one line too, exit status 1, the traceback with
+    KERASAE_DEBUG=1.
+    """
+    names = {(c.__module__.split(".")[0], c.__name__) for c in type(error).__mro__}
+    text = " ".join(str(error).split()) or type(error).__name__
+    if any(module.startswith(("httpx", "requests", "urllib3")) and name in (
+        "TransportError", "ConnectionError", "Timeout", "NewConnectionError"
+    ) for module, name in names) or isinstance(error, ConnectionRefusedError):
+        return True, f"cannot reach the Hugging Face Hub ({type(error).__name__}: {text})"
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return True, f"{error.strerror}: {error.filename}"
+    if isinstance(error, MemoryError):
+        return True, "out of memory: use fewer or smaller inputs"
+    if isinstance(error, (ValueError, OSError, EOFError, zipfile.BadZipFile)):
+        return True, text
+    if any(module.startswith(("httpx", "huggingface_hub")) for module, _ in names):
+        return True, f"the Hugging Face Hub request failed ({type(error).__name__}: {text})"
+    return False, (f"internal error ({type(error).__name__}: {text}); please report it "
+                   "(KERASAE_DEBUG=1 shows the traceback)")
+
+
+@contextlib.contextmanager
+def _native_logs_hidden():
+    """Hide what native libraries write to file descriptor 2 while they load.
+
+    TensorFlow 2.21's C++ libraries log through absl before any setting is read ("All log
+    messages before absl::InitializeLog() ...", the oneDNN notice): TF_CPP_MIN_LOG_LEVEL no
+    longer reaches them. Python errors still propagate and are reported after the restore.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreters): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _backend():
+    """Import kerasae's models (and so Keras and its backend) with the C++ and absl log lines
+    of TensorFlow silenced; returns the kerasae package."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import kerasae
+
+    if "kerasae.builders" not in sys.modules:
+        with _native_logs_hidden():
+            kerasae.build  # noqa: B018  (imports Keras and registers the variants)
+    from kerasae.apps.demo import hide_retracing_notices
+
+    hide_retracing_notices()
+    return kerasae
+
+
+def _load(handle: str):
+    """A preset for inference, with a progress line (the first load imports the backend)."""
+    _say(f"loading {handle}")
+    kerasae = _backend()
+    with _native_logs_hidden():  # TensorFlow loads more native code on the first model
+        return kerasae.load(handle, compile=False)
 
 
 def cmd_variants(args) -> int:
-    import kerasae
-
-    print("\n".join(kerasae.variants()))
+    print("\n".join(_backend().variants()))
     return 0
 
 
-def cmd_list(args) -> int:
-    import kerasae
+def bundled_root() -> Path | None:
+    """The bundled `weights/` folder, found as kerasae.hub.registry finds it but without
+    importing kerasae.hub (which imports Keras)."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "weights", package.parent / "weights"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
-    names = kerasae.list_models()
+
+def _bundled_names() -> list[str]:
+    root = bundled_root()
+    return [] if root is None else sorted(
+        p.name for p in root.iterdir() if (p / METADATA).is_file())
+
+
+def _read_metadata(handle: str) -> dict:
+    """metadata.json of a bundled preset or a preset folder, read as JSON only; hf:// handles
+    go through kerasae.hub (which downloads or finds them in the cache)."""
+    if handle.startswith("hf://"):
+        from kerasae.hub import read_metadata, resolve
+
+        return read_metadata(resolve(handle))
+    folder = Path(handle).expanduser()
+    if not folder.is_dir():
+        names = _bundled_names()
+        if handle not in names:
+            from kerasae._checks import closest
+
+            raise CommandError(
+                f"unknown preset {handle!r}.{closest(handle, names)} Bundled presets: "
+                f"{names or 'none'}. A local preset folder or 'hf://org/repo[@revision]' also "
+                "works.")
+        folder = bundled_root() / handle
+    path = folder / METADATA
+    if not path.is_file():
+        raise CommandError(f"{folder} is not a kerasae preset: it has no {METADATA}.")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CommandError(f"{path} is not valid JSON ({error}); the file is corrupt.") from None
+    if not isinstance(meta, dict):
+        raise CommandError(f"{path} must hold a JSON object; got {type(meta).__name__}.")
+    return meta
+
+
+def cmd_list(args) -> int:
+    names = _bundled_names()
     if not names:
         print("no bundled presets")
     for name in names:
-        meta = kerasae.model_info(name)
+        meta = _read_metadata(name)
         metrics = ", ".join(
             f"{k}={v['value']}" for k, v in sorted(meta.get("metrics", {}).items())
-            if isinstance(v, dict)
+            if isinstance(v, dict) and "value" in v
         )
-        print(f"{name:28s} {meta.get('variant', ''):15s} {metrics}")
+        print(f"{name:28s} {str(meta.get('variant', '')):15s} {metrics}")
     return 0
 
 
 def cmd_info(args) -> int:
-    from kerasae.hub import read_metadata, resolve
-
-    print(json.dumps(read_metadata(resolve(args.handle)), indent=2, sort_keys=True))
+    print(json.dumps(_read_metadata(args.handle), indent=2, sort_keys=True))
     return 0
 
 
 def cmd_export(args) -> int:
-    import kerasae
-
-    model = kerasae.load(args.handle, compile=False)
+    kerasae = _backend()
+    model = _load(args.handle)
+    _say(f"exporting as {args.format} to {args.path}")
     path = kerasae.export(model, args.path, format=args.format, version=args.version,
                           overwrite=args.overwrite)
     print(f"exported {args.handle} as {args.format} to {path}")
@@ -200,9 +384,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_push(args) -> int:
-    import kerasae
-
-    info = kerasae.push(args.folder, args.repo, private=args.private,
+    if not Path(args.folder).is_dir():
+        raise CommandError(f"no preset folder at {args.folder}: push takes a folder written "
+                           "by kerasae.save_preset.")
+    _say(f"uploading {args.folder} to {args.repo}")
+    info = _backend().push(args.folder, args.repo, private=args.private,
                         commit_message=args.message)
     print(f"pushed {args.folder} to {args.repo}: {getattr(info, 'commit_url', info)}")
     return 0
@@ -211,15 +397,16 @@ def cmd_push(args) -> int:
 def cmd_reconstruct(args) -> int:
     import numpy as np
 
-    import kerasae
+    out = _out_folder(args.out)
+    _check_files(args.inputs, "input", folders=True)
+    model = _load(args.handle)
     from kerasae.apps.pictures import image_rows
 
-    model = kerasae.load(args.handle, compile=False)
     x, from_images = read_inputs(args.inputs, model)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _say(f"reconstructing {len(x)} inputs")
     recon = model.reconstruct(x)
     errors = model.reconstruction_error(x)
+    _make(out)
     np.save(out / "reconstructions.npy", recon)
     (out / "errors.json").write_text(json.dumps([float(e) for e in errors], indent=1) + "\n")
     if from_images or len(model.data_shape) == 3:
@@ -234,17 +421,10 @@ def read_inputs(paths: list[str], model):
     """(array (N, *input_shape) float32, whether it came from images). Images (files or
     folders, any size) get the preset's own preprocessing, which is reported on stderr.
     `model`: a loaded preset, or just its input shape."""
-    import numpy as np
 
-    files = [Path(p) for p in paths]
-    for file in files:
-        if not file.exists():
-            raise FileNotFoundError(f"input {file} does not exist.")
+    files = _check_files(paths, "input", folders=True)
     if len(files) == 1 and files[0].suffix in (".npy", ".npz") and files[0].is_file():
-        data = np.load(files[0], allow_pickle=False)
-        if files[0].suffix == ".npz":
-            data = data[data.files[0]]
-        return np.asarray(data, dtype="float32"), False
+        return _load_array(files[0], "input"), False
     from kerasae.data.images import ImagePreprocessing, load_images
 
     shape = model if isinstance(model, tuple) else model.data_shape
@@ -267,28 +447,99 @@ def _is_image_model(model) -> bool:
     return len(model.data_shape) == 3
 
 
+def _check_files(paths: list[str], what: str, folders: bool = False) -> list[Path]:
+    """Each path an existing, readable file, or a folder of images when `folders` (checked
+    before any model is loaded)."""
+    files = [Path(p) for p in paths]
+    for file in files:
+        if not file.exists():
+            raise CommandError(f"{what} file {file} does not exist.")
+        if folders and file.is_dir():
+            continue
+        if not file.is_file():
+            raise CommandError(f"{what} {file} is a folder, not a file.")
+        if not os.access(file, os.R_OK):
+            raise CommandError(f"{what} file {file} cannot be read (permission denied).")
+    return files
+
+
+def _load_array(path: str | Path, what: str):
+    """The array of a .npy file, or the only (or first) array of a .npz file, as float32;
+    never unpickles."""
+    import numpy as np
+
+    path = _check_files([path], what)[0]
+    if path.suffix not in (".npy", ".npz"):
+        raise CommandError(f"{what} {path} must be a numpy .npy or .npz file.")
+    try:
+        with open(path, "rb") as stream:
+            data = np.load(stream, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile):
+                with data:
+                    if not data.files:
+                        raise CommandError(f"{what} {path} is an .npz file with no arrays.")
+                    data = data[data.files[0]]
+            array = np.asarray(data)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, CommandError):
+            raise
+        reason = ("it holds Python objects, which would need unpickling"
+                  if "pickle" in str(error) else " ".join(str(error).split()))
+        raise CommandError(f"{what} {path} is not a readable numpy array file ({reason}).") \
+            from None
+    if array.dtype.kind not in "biuf":
+        raise CommandError(f"{what} {path} must hold numbers; got an array of {array.dtype}.")
+    return array.astype("float32")
+
+
+def _out_folder(text: str) -> Path:
+    """--out checked (not created): a folder, or a path that can be made in a writable one."""
+    out = Path(text).expanduser()
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} exists and is not a folder.")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CommandError(f"--out {out} cannot be created: {parent} is not a folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out} cannot be written: no permission to write in "
+                           f"{parent}.")
+    return out
+
+
+def _make(out: Path) -> Path:
+    """Create --out, once the results exist."""
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def cmd_anomaly(args) -> int:
     import numpy as np
 
-    import kerasae
+    out = _out_folder(args.out)
+    _check_files([args.normal, *args.inputs], "input", folders=True)
+    labels = None if args.labels is None else _load_array(args.labels, "--labels")
+    model = _load(args.handle)
     from kerasae.apps import AnomalyDetector
 
-    model = kerasae.load(args.handle, compile=False)
     normal, _ = read_inputs([args.normal], model)
     x, _ = read_inputs(args.inputs, model)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if labels is not None and labels.shape != (len(x),):
+        raise CommandError(f"--labels {args.labels} must hold one 0/1 label per input, shape "
+                           f"({len(x)},); got shape {labels.shape}.")
     _say(f"fitting the threshold on {len(normal)} normal examples")
     detector = AnomalyDetector(model, contamination=args.contamination, method=args.method)
     detector.fit(normal)
     _say(f"scoring {len(x)} inputs")
     scores, flags = detector.score(x), detector.predict(x)
-    np.save(out / "scores.npy", scores)
-    np.save(out / "flags.npy", flags)
     report = {"inputs": len(x), "threshold": float(detector.threshold_),
               "flagged": int(flags.sum()), "flagged_fraction": float(flags.mean())}
-    if args.labels:
-        report.update(detector.report(x, np.load(args.labels)))
+    if labels is not None:
+        report.update(detector.report(x, labels.astype("int64")))
+    _make(out)
+    np.save(out / "scores.npy", scores)
+    np.save(out / "flags.npy", flags)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     return 0
@@ -297,13 +548,18 @@ def cmd_anomaly(args) -> int:
 def cmd_generate(args) -> int:
     import numpy as np
 
-    import kerasae
+    out = _out_folder(args.out)
+    model = _load(args.handle)
     from kerasae.apps import sample, sample_grid
 
-    model = kerasae.load(args.handle, compile=False)
+    size = args.n * int(np.prod(model.data_shape)) * 4
+    if size > MAX_OUTPUT_BYTES:
+        raise CommandError(f"-n {args.n} samples of shape {tuple(model.data_shape)} would take "
+                           f"{size / 2**30:.1f} GiB; ask for at most "
+                           f"{MAX_OUTPUT_BYTES // (size // args.n)}.")
+    _say(f"sampling {args.n} from the prior of {args.handle}")
     images = sample(model, args.n, seed=args.seed, condition=args.condition)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make(out)
     np.save(out / "samples.npy", images)
     if _is_image_model(model):
         sample_grid(images, out / "samples.png", columns=min(args.n, 8))
@@ -315,10 +571,11 @@ def cmd_generate(args) -> int:
 def cmd_traverse(args) -> int:
     import numpy as np
 
-    import kerasae
+    out = _out_folder(args.out)
+    _check_files(args.inputs, "input", folders=True)
+    model = _load(args.handle)
     from kerasae.apps import informative_dims, traversal_grid, traverse
 
-    model = kerasae.load(args.handle, compile=False)
     x, _ = read_inputs(args.inputs, model)
     if not 0 <= args.index < len(x):
         raise ValueError(f"--index must be in 0..{len(x) - 1} for {len(x)} inputs; "
@@ -329,8 +586,7 @@ def cmd_traverse(args) -> int:
         dims = [int(d) for d in informative_dims(model, example[None])[:10]]
     grid = traverse(model, example, dims=dims, values=args.span, is_code=False)
     dims = dims if dims is not None else list(range(model.latent_dim))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make(out)
     np.save(out / "traversal.npy", grid)
     if _is_image_model(model):
         traversal_grid(grid, out / "traversal.png", row_labels=[f"z{d}" for d in dims])
@@ -339,10 +595,11 @@ def cmd_traverse(args) -> int:
 
 
 def cmd_retrieve(args) -> int:
-    import kerasae
+    out = _out_folder(args.out)
+    _check_files([args.database, *args.queries], "input", folders=True)
+    model = _load(args.handle)
     from kerasae.apps import LatentIndex
 
-    model = kerasae.load(args.handle, compile=False)
     database, _ = read_inputs([args.database], model)
     queries, _ = read_inputs(args.queries, model)
     _say(f"encoding {len(database)} database entries")
@@ -350,8 +607,7 @@ def cmd_retrieve(args) -> int:
     index.add(database)
     _say(f"searching {len(queries)} queries")
     ids, similarities = index.search(queries, k=args.k)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make(out)
     index.save(out / "index.npz")
     found = [{"query": i, "neighbours": row.tolist(), "cosine": [round(float(s), 6) for s in sim]}
              for i, (row, sim) in enumerate(zip(ids, similarities, strict=True))]
@@ -380,6 +636,8 @@ def cmd_finetune(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    _out_folder(args.out)
+    _backend()
     from kerasae.apps.demo import run_demo
 
     summary = run_demo(args.out, log=_say)

@@ -7,6 +7,10 @@ model's own reconstructions.
 
 from __future__ import annotations
 
+import struct
+import zlib
+
+import keras
 import numpy as np
 import pytest
 
@@ -17,6 +21,7 @@ from kerasae.apps.codec import (
     compression_report,
     decompress,
     denoise,
+    model_fingerprint,
 )
 from kerasae.data import load_mnist_sample
 from kerasae.metrics import psnr
@@ -42,7 +47,7 @@ def mnist_test():
 def expected_nbytes(n: int, dim: int, rank: int, bits: int | None) -> int:
     ranges = 0 if bits is None else 8 * dim
     payload = 4 * n * dim if bits is None else -(-n * dim * bits // 8)
-    return 16 + 4 * rank + ranges + payload + 4
+    return 24 + 4 * rank + ranges + payload + 4  # header with the 8-byte model fingerprint
 
 
 # ----- quantisation and the round trip -----------------------------------------------------
@@ -121,10 +126,10 @@ def test_payload_is_packed_most_significant_bit_first():
     stream += "0" * (-len(stream) % 8)
     expected = bytes(int(stream[i: i + 8], 2) for i in range(0, len(stream), 8))
     data = packed.to_bytes()
-    assert data[16 + 24: -4] == expected
+    assert data[24 + 24: -4] == expected
     wide = np.array([[1, 40000]], dtype="uint16")
     sixteen = CompressedBatch(wide, 16, np.zeros(2, "float32"), np.ones(2, "float32"), ())
-    assert sixteen.to_bytes()[16 + 16: -4] == wide.astype(">u2").tobytes()
+    assert sixteen.to_bytes()[24 + 16: -4] == wide.astype(">u2").tobytes()
 
 
 def test_bad_bytes_raise(model, x):
@@ -145,6 +150,51 @@ def test_bad_bytes_raise(model, x):
         CompressedBatch.from_bytes(data[:4] + bytes([9]) + data[5:])
     with pytest.raises(ValueError, match="bytes"):
         CompressedBatch.from_bytes("not bytes")
+
+
+def _with_crc(body: bytes) -> bytes:
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_another_model_of_the_same_shapes_is_refused(model, x):
+    keras.utils.set_random_seed(123)  # other initial weights than the fixture's (seed 0)
+    twin = kerasae.build("ae", input_shape=(8,), latent_dim=3, hidden_units=(16,))
+    data = compress(model, x, bits=8).to_bytes()
+    assert model_fingerprint(twin) != model_fingerprint(model)
+    with pytest.raises(ValueError, match="fingerprint .* but this model's is"):
+        decompress(twin, data)
+    twin.set_weights(model.get_weights())  # the same weights: the same codebook
+    assert model_fingerprint(twin) == model_fingerprint(model)
+    np.testing.assert_allclose(decompress(twin, data), decompress(model, data), atol=1e-6)
+
+
+def test_version_1_bytes_without_fingerprint_still_decode(model, x):
+    packed = compress(model, x, bits=6)
+    data = packed.to_bytes()
+    old = bytearray(data[:16] + data[24:-4])  # version 1: no fingerprint
+    old[4] = 1
+    back = CompressedBatch.from_bytes(_with_crc(bytes(old)))
+    assert back.fingerprint is None
+    np.testing.assert_array_equal(back.codes, packed.codes)
+    np.testing.assert_allclose(decompress(model, back), decompress(model, packed), atol=1e-6)
+
+
+def test_crafted_codes_with_a_valid_checksum_are_refused(x):
+    model = kerasae.build("linear_ae", input_shape=(8,), latent_dim=3)
+    model.set_weights([np.full_like(w, 4.0) for w in model.get_weights()])  # 3e38 * 4: inf
+    data = compress(model, x[:2], bits=None).to_bytes()
+    body = bytearray(data[:-4])
+    start = 24 + 4  # header, fingerprint, one u32 of data shape
+    body[start: start + 24] = np.full(6, 3e38, "<f4").tobytes()
+    with pytest.raises(ValueError, match="non-finite output"):
+        decompress(model, _with_crc(bytes(body)))
+    body[start: start + 4] = np.array([np.nan], "<f4").tobytes()
+    with pytest.raises(ValueError, match="finite"):
+        decompress(model, _with_crc(bytes(body)))
+    quantised = bytearray(compress(model, x, bits=8).to_bytes()[:-4])
+    quantised[start + 12: start + 24] = np.full(3, 3e38, "<f4").tobytes()  # huge steps
+    with pytest.raises(ValueError, match="non-finite"):
+        decompress(model, _with_crc(bytes(quantised)))
 
 
 # ----- the report --------------------------------------------------------------------------

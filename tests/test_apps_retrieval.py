@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,11 +134,62 @@ def test_failed_save_leaves_the_old_file(tmp_path, monkeypatch):
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["index.npz"]
 
 
-def test_load_rejects_other_files(tmp_path):
-    path = tmp_path / "other.npz"
-    np.savez(path, weights=np.ones(3))
-    with pytest.raises(ValueError, match="not a saved LatentIndex"):
+def _saved(tmp_path, **changes):
+    """A valid saved index (3 unit vectors, int ids) with some arrays replaced."""
+    arrays = {"version": np.int64(1), "vectors": np.eye(3, dtype="float32"),
+              "ids": np.array([0, 1, 2]), "next_id": np.int64(3), **changes}
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    path = tmp_path / "index.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"vectors": np.array([[1, 0, 0], [0, np.nan, 0], [0, 0, 1]], "float32")}, "NaN"),
+    ({"vectors": np.eye(3, dtype="float32") * 12.1}, "unit norm"),
+    ({"vectors": np.eye(3)}, "float32"),
+    ({"ids": np.array([0, 1, 1])}, "unique"),
+    ({"ids": np.array([0, 1])}, "one per vector"),
+    ({"ids": np.array([0.0, 1.0, 2.0])}, "integers or strings"),
+    ({"next_id": np.int64(2)}, "next_id 2 must be above"),
+    ({"next_id": None}, "expected the arrays"),
+    ({"extra": np.ones(2)}, "expected the arrays"),
+    ({"version": np.int64(7)}, "version 7"),
+    ({"vectors": np.ones((3, 3, 1), "float32")}, "2-D"),
+])
+def test_load_checks_the_whole_file(tmp_path, changes, message):
+    path = _saved(tmp_path, **changes)
+    with pytest.raises(ValueError, match=message) as error:
         LatentIndex.load(path)
+    assert str(path) in str(error.value)
+
+
+def test_load_refuses_malformed_files_with_one_error(tmp_path):
+    good = _saved(tmp_path)
+    assert len(LatentIndex.load(good)) == 3
+    data = good.read_bytes()
+    cases = {"truncated.npz": data[: len(data) // 2], "empty.npz": b"", "text.npz": b"hello",
+             "garbage.npz": bytes(range(256)) * 4}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.save(tmp_path / "bare.npy", np.ones(3))
+    np.savez(tmp_path / "objects.npz", version=np.int64(1), ids=np.array([{"a": 1}], object),
+             vectors=np.eye(1, dtype="float32"), next_id=np.int64(1))
+    (tmp_path / "folder.npz").mkdir()
+    for name in [*cases, "bare.npy", "objects.npz", "folder.npz"]:
+        with pytest.raises(ValueError, match="LatentIndex") as error:
+            LatentIndex.load(tmp_path / name)
+        assert name in str(error.value), name
+    with pytest.raises(ValueError, match="unpickling"):
+        LatentIndex.load(tmp_path / "objects.npz")
+    with pytest.raises(FileNotFoundError):
+        LatentIndex.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize("bad", ["a string", b"bytes", 3, Path("model.keras")])
+def test_constructor_wants_a_model(bad):
+    with pytest.raises(ValueError, match="model_or_encoder"):
+        LatentIndex(bad)
 
 
 def test_model_encoder_and_callable_agree():

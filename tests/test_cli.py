@@ -27,6 +27,7 @@ def bundled(tmp_path, monkeypatch):
     })
     monkeypatch.setattr(registry, "bundled_root", lambda: root)
     monkeypatch.setattr(zoo, "presets", dict)  # no zoo registry: bundled names only
+    monkeypatch.setattr(cli, "bundled_root", lambda: root)  # list/info read JSON without the hub
     return model
 
 
@@ -71,6 +72,8 @@ def test_reconstruct_numpy_file(bundled, tmp_path, capsys):
     errors = json.loads((out / "errors.json").read_text())
     np.testing.assert_allclose(errors, bundled.reconstruction_error(x), rtol=1e-4, atol=1e-6)
     assert (out / "reconstructions.png").stat().st_size > 0
+    err = capsys.readouterr().err  # progress on stderr, results on stdout
+    assert "loading conv_ae_tiny" in err and "reconstructing 5 inputs" in err
 
 
 def test_reconstruct_image_files_are_resized_and_scaled(bundled, tmp_path):

@@ -4,16 +4,23 @@ Compression stores each example's code (`model.encode`) instead of the example: 
 quantised uniformly per latent dimension to `bits`-bit unsigned integers, with that dimension's
 minimum and step size kept beside them, and `decompress` decodes the dequantised codes with
 `model.decode`. The model itself is the codebook: it is never stored, and decompressing needs
-the same model (its latent size and data shape are stored and checked).
+the same model. Its latent size and data shape are stored and checked, and so is a fingerprint
+of its weights (the first 8 bytes of a sha256 over every weight's shape and float32 values, in
+order), so codes are never decoded silently by another model of the same shapes. Codes whose
+dequantised values or decoded outputs are not finite are refused.
 
-Byte format (`CompressedBatch.to_bytes`, version 1, little-endian):
+Byte format (`CompressedBatch.to_bytes`, version 2, little-endian):
 
     header   "KAEC", version u8, bits u8 (0 = float32 codes), rank u8, 0 u8,
-             examples u32, latent_dim u32, then `rank` u32 for the data shape
+             examples u32, latent_dim u32, the model fingerprint (8 bytes; zeros when
+             unknown), then `rank` u32 for the data shape
     ranges   latent_dim float32 minima, then latent_dim float32 step sizes (absent when bits=0)
     payload  the codes: float32 when bits=0, else the integers bit-packed most significant bit
              first (numpy.packbits), row-major, zero-padded to a whole byte
     trailer  CRC-32 of everything before it, u32
+
+Version 1 (the same without the fingerprint) is still read; its codes cannot be matched to a
+model, so only the shapes are checked.
 
 True bit packing keeps 4-bit codes at half a byte each (a uint8 per code would double the
 size); for bits 8 and 16 it is byte-for-byte the same as big-endian uint8/uint16. In memory,
@@ -22,6 +29,7 @@ size); for bits 8 and 16 it is byte-for-byte the same as big-endian uint8/uint16
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import zlib
 from dataclasses import dataclass
@@ -34,8 +42,10 @@ from kerasae.metrics import psnr
 from kerasae.metrics._arrays import positive_int
 
 MAGIC = b"KAEC"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_BITS = 16
+FINGERPRINT_BYTES = 8
 _HEADER = struct.Struct("<4sBBBBII")
 _U32 = struct.Struct("<I")
 
@@ -67,7 +77,8 @@ class CompressedBatch:
     codes: (N, latent_dim) uint8 (bits <= 8) or uint16 (bits > 8) levels, or float32 codes
     when `bits` is None. offset, scale: (latent_dim,) float32 per-dimension minimum and step,
     so code = offset + level * scale (None when `bits` is None). data_shape: the per-example
-    shape of the data the codes came from, checked against the decoding model.
+    shape of the data the codes came from, checked against the decoding model. fingerprint:
+    `model_fingerprint` of the model that made the codes (None when unknown).
     """
 
     codes: np.ndarray
@@ -75,24 +86,25 @@ class CompressedBatch:
     offset: np.ndarray | None
     scale: np.ndarray | None
     data_shape: tuple[int, ...]
+    fingerprint: bytes | None = None
 
     def __post_init__(self):
         _check_batch(self)
 
     @classmethod
-    def from_codes(cls, z: Any, bits: int | None = 8, data_shape: tuple[int, ...] = ()
-                   ) -> CompressedBatch:
+    def from_codes(cls, z: Any, bits: int | None = 8, data_shape: tuple[int, ...] = (),
+                   fingerprint: bytes | None = None) -> CompressedBatch:
         """Quantise codes (N, latent_dim): levels 0..2**bits-1 spread evenly over each
         dimension's [min, max] in this batch, so the error is at most scale/2 per value."""
         bits = check_bits(bits)
         z = _codes_array(z, "z")
         if bits is None:
-            return cls(z, None, None, None, tuple(data_shape))
+            return cls(z, None, None, None, tuple(data_shape), fingerprint)
         offset, scale = _quantiser(z, bits)
         step = np.where(scale > 0, scale, 1.0).astype("float64")
         levels = np.rint((z - offset.astype("float64")) / step)
         levels = np.clip(levels, 0, 2**bits - 1).astype(_level_dtype(bits))
-        return cls(levels, bits, offset, scale, tuple(data_shape))
+        return cls(levels, bits, offset, scale, tuple(data_shape), fingerprint)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -105,13 +117,14 @@ class CompressedBatch:
         """The codes as float32 (N, latent_dim), as `model.decode` takes them."""
         if self.bits is None:
             return self.codes.astype("float32", copy=True)
-        return (self.offset + self.codes.astype("float32") * self.scale).astype("float32")
+        with np.errstate(over="ignore", invalid="ignore"):  # crafted ranges: decompress refuses
+            return (self.offset + self.codes.astype("float32") * self.scale).astype("float32")
 
     @property
     def nbytes(self) -> int:
         """Size of `to_bytes()`: header, ranges, payload and checksum."""
         ranges = 0 if self.bits is None else 8 * self.latent_dim
-        header = _HEADER.size + _U32.size * len(self.data_shape)
+        header = _HEADER.size + FINGERPRINT_BYTES + _U32.size * len(self.data_shape)
         return header + ranges + _payload_size(self.codes.size, self.bits) + _U32.size
 
     def to_bytes(self) -> bytes:
@@ -119,6 +132,7 @@ class CompressedBatch:
         parts = [
             _HEADER.pack(MAGIC, FORMAT_VERSION, self.bits or 0, len(self.data_shape), 0,
                          len(self), self.latent_dim),
+            self.fingerprint or bytes(FINGERPRINT_BYTES),
             struct.pack(f"<{len(self.data_shape)}I", *self.data_shape),
         ]
         if self.bits is None:
@@ -136,7 +150,7 @@ class CompressedBatch:
             raise ValueError(f"data must be bytes from CompressedBatch.to_bytes(); got "
                              f"{type(data).__name__}.")
         data = bytes(data)
-        bits, shape, n, dim, start = _read_header(data)
+        bits, shape, n, dim, fingerprint, start = _read_header(data)
         ranges = 0 if bits is None else 8 * dim
         payload = _payload_size(n * dim, bits)
         expected = start + ranges + payload + _U32.size
@@ -150,11 +164,11 @@ class CompressedBatch:
         body = data[start + ranges: start + ranges + payload]
         if bits is None:
             codes = np.frombuffer(body, "<f4").reshape(n, dim).astype("float32")
-            return cls(codes, None, None, None, shape)
+            return cls(codes, None, None, None, shape, fingerprint)
         offset = np.frombuffer(data, "<f4", dim, start).astype("float32")
         scale = np.frombuffer(data, "<f4", dim, start + 4 * dim).astype("float32")
         levels = _unpack(body, n * dim, bits).reshape(n, dim)
-        return cls(levels, bits, offset, scale, shape)
+        return cls(levels, bits, offset, scale, shape, fingerprint)
 
 
 # ----- compress, decompress, report --------------------------------------------------------
@@ -168,7 +182,7 @@ def compress(model: Any, x: Any, bits: int | None = 8, *, batch_size: int = 256,
     batch_size = check_positive_int(batch_size, "batch_size")
     x = check_data(x, tuple(model.data_shape), "x")
     z = model.encode(x, batch_size=batch_size, **_condition(condition))
-    return CompressedBatch.from_codes(z, bits, tuple(model.data_shape))
+    return CompressedBatch.from_codes(z, bits, tuple(model.data_shape), model_fingerprint(model))
 
 
 def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: int = 256,
@@ -176,7 +190,8 @@ def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: i
     """Reconstructions (N, *data_shape) from a CompressedBatch or its bytes, via `model.decode`.
 
     A conditional model needs the same `condition` labels as `compress` got: they are side
-    information and are not stored.
+    information and are not stored. ValueError when the codes were made by another model (its
+    weights fingerprint differs) or when codes or reconstructions are not finite.
     """
     if isinstance(compressed, (bytes, bytearray, memoryview)):
         compressed = CompressedBatch.from_bytes(compressed)
@@ -186,7 +201,15 @@ def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: i
     _check_model_matches(model, compressed)
     batch_size = check_positive_int(batch_size, "batch_size")
     z = compressed.dequantize()
-    return np.asarray(model.decode(z, batch_size=batch_size, **_condition(condition)))
+    if not np.all(np.isfinite(z)):
+        raise ValueError("compressed codes dequantise to non-finite values (offset + level * "
+                         "scale overflows float32): the data is corrupt or crafted.")
+    out = np.asarray(model.decode(z, batch_size=batch_size, **_condition(condition)))
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"decoding these codes gives non-finite output (largest |code| "
+                         f"{float(np.abs(z).max()):.3g}): they are far outside anything "
+                         "the model encodes; the data is corrupt or crafted.")
+    return out
 
 
 def compression_report(model: Any, x: Any, bits: int | None = 8, *, batch_size: int = 256,
@@ -229,6 +252,23 @@ def compression_report(model: Any, x: Any, bits: int | None = 8, *, batch_size: 
 
 
 # ----- helpers -----------------------------------------------------------------------------
+
+
+def model_fingerprint(model: Any) -> bytes | None:
+    """First 8 bytes of a sha256 over the model's weights: each weight's shape and its values
+    as little-endian float32, in `model.weights` order (the same on every backend). None for
+    an object without Keras weights (its codes are then checked by shape only)."""
+    weights = getattr(model, "weights", None)
+    if not weights:
+        return None
+    from keras import ops
+
+    digest = hashlib.sha256()
+    for weight in weights:
+        value = np.asarray(ops.convert_to_numpy(weight), dtype="<f4")
+        digest.update(struct.pack(f"<{value.ndim + 1}I", value.ndim, *value.shape))
+        digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.digest()[:FINGERPRINT_BYTES]
 
 
 def check_bits(bits: Any) -> int | None:
@@ -284,8 +324,10 @@ def _unpack(payload: bytes, count: int, bits: int) -> np.ndarray:
     return (stream.reshape(count, bits).astype("uint32") @ weights).astype(_level_dtype(bits))
 
 
-def _read_header(data: bytes) -> tuple[int | None, tuple[int, ...], int, int, int]:
-    """(bits, data_shape, examples, latent_dim, offset of the ranges) from a byte string."""
+def _read_header(data: bytes
+                 ) -> tuple[int | None, tuple[int, ...], int, int, bytes | None, int]:
+    """(bits, data_shape, examples, latent_dim, fingerprint, offset of the ranges) from a byte
+    string."""
     if len(data) < _HEADER.size:
         raise ValueError(f"compressed data is truncated: {len(data)} bytes is shorter than the "
                          f"{_HEADER.size}-byte header.")
@@ -293,17 +335,21 @@ def _read_header(data: bytes) -> tuple[int | None, tuple[int, ...], int, int, in
     if magic != MAGIC:
         raise ValueError(f"not kerasae compressed data: expected it to start with {MAGIC!r}; "
                          f"got {magic!r}.")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ValueError(f"compressed data has format version {version}; this kerasae reads "
-                         f"version {FORMAT_VERSION}.")
+                         f"versions {', '.join(map(str, READABLE_VERSIONS))}.")
     if bits > MAX_BITS or n == 0 or dim == 0:
         raise ValueError(f"compressed data is corrupt: its header says bits={bits}, "
                          f"examples={n}, latent_dim={dim}.")
-    start = _HEADER.size + _U32.size * rank
+    extra = FINGERPRINT_BYTES if version >= 2 else 0
+    start = _HEADER.size + extra + _U32.size * rank
     if len(data) < start:
         raise ValueError("compressed data is truncated inside its header.")
-    shape = struct.unpack_from(f"<{rank}I", data, _HEADER.size)
-    return (bits or None), tuple(shape), n, dim, start
+    fingerprint = data[_HEADER.size: _HEADER.size + extra] or None
+    if fingerprint == bytes(FINGERPRINT_BYTES):
+        fingerprint = None
+    shape = struct.unpack_from(f"<{rank}I", data, _HEADER.size + extra)
+    return (bits or None), tuple(shape), n, dim, fingerprint, start
 
 
 def _check_batch(batch: CompressedBatch) -> None:
@@ -312,9 +358,17 @@ def _check_batch(batch: CompressedBatch) -> None:
     if not isinstance(codes, np.ndarray) or codes.ndim != 2 or 0 in codes.shape:
         raise ValueError(f"codes must be a (N, latent_dim) array with N >= 1; got "
                          f"{getattr(codes, 'shape', type(codes).__name__)}.")
+    if batch.fingerprint is not None and (
+        not isinstance(batch.fingerprint, bytes) or len(batch.fingerprint) != FINGERPRINT_BYTES
+    ):
+        raise ValueError(f"fingerprint must be {FINGERPRINT_BYTES} bytes or None; got "
+                         f"{batch.fingerprint!r}.")
     if bits is None:
         if codes.dtype != np.float32:
             raise ValueError(f"codes must be float32 when bits is None; got {codes.dtype}.")
+        if not np.all(np.isfinite(codes)):
+            raise ValueError("float32 codes must be finite; got NaN or infinity: the data is "
+                             "corrupt.")
         return
     if codes.dtype != np.dtype(_level_dtype(bits)) or int(codes.max()) >= 2**bits:
         raise ValueError(f"codes must be {_level_dtype(bits)} levels below 2**{bits}; got "
@@ -326,6 +380,8 @@ def _check_batch(batch: CompressedBatch) -> None:
         ):
             raise ValueError(f"{name} must be a finite ({codes.shape[1]},) array when bits is "
                              f"set; got {value!r}.")
+    if np.any(batch.scale < 0):
+        raise ValueError(f"scale (the step between levels) must be >= 0; got {batch.scale!r}.")
 
 
 def _check_model_matches(model: Any, compressed: CompressedBatch) -> None:
@@ -339,3 +395,10 @@ def _check_model_matches(model: Any, compressed: CompressedBatch) -> None:
         raise ValueError(f"compressed codes came from data of shape {compressed.data_shape}, "
                          f"but the model's data shape is {shape}: use the model that "
                          "compressed them.")
+    if compressed.fingerprint is not None:
+        mine = model_fingerprint(model)
+        if mine is not None and mine != compressed.fingerprint:
+            raise ValueError(
+                f"compressed codes were made by a model with weights fingerprint "
+                f"{compressed.fingerprint.hex()}, but this model's is {mine.hex()}: codes only "
+                "mean something to the model that compressed them (same preset, same weights).")

@@ -8,6 +8,7 @@ below is one application of kerasae.apps and adds its numbers to metrics.json.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -177,6 +178,26 @@ STEPS: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
 )
 
 
+class _NoRetracingNotice(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to ... triggered tf.function retracing".
+
+    Its detector counts traces per code object, and every Keras model's predict function is
+    a closure of the same code (`one_step_on_data_distributed`): the first trace of each of a
+    preset's endpoint models (encode, decode, reconstruct, reconstruction_error; one more for
+    a last, smaller batch) adds up to "retracing" though no function is traced twice for the
+    same shapes. Other TensorFlow messages pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def hide_retracing_notices() -> None:
+    """Install the filter on TensorFlow's logger (once)."""
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingNotice) for f in logger.filters):
+        logger.addFilter(_NoRetracingNotice())
+
+
 def run_demo(out: str | Path, log=print) -> dict:
     """Write `<out>/*.png` and `<out>/metrics.json`; returns the metrics."""
     import keras
@@ -184,11 +205,13 @@ def run_demo(out: str | Path, log=print) -> dict:
     import kerasae
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.time()
     missing = [name for name in GALLERY if name not in set(kerasae.list_models())]
     if missing:
-        raise RuntimeError(f"bundled presets {missing} are missing from this installation.")
+        raise FileNotFoundError(f"bundled presets {missing} are missing from this "
+                                "installation.")
+    hide_retracing_notices()
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
     demo = Demo(out)
     summary: dict = {"backend": keras.backend.backend(), "test_images": len(demo.x)}
     for number, (title, step) in enumerate(STEPS, start=1):

@@ -13,6 +13,7 @@ the index is clipped: a search returns min(k, len(index)) neighbours per query.
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ from kerasae._checks import check_positive_int
 from kerasae.metrics._arrays import numbers
 
 FORMAT_VERSION = 1
+STORED = ("version", "vectors", "ids", "next_id")
+# Stored embeddings are unit vectors; float32 rounding leaves their norms within ~1e-6 of 1.
+NORM_TOLERANCE = 1e-3
 # Elements of the (queries x index) similarity block held at once: 2**24 float32 = 64 MiB.
 BLOCK_ELEMENTS = 1 << 24
 
@@ -36,8 +40,10 @@ class LatentIndex:
 
     def __init__(self, model_or_encoder: Any = None, *, batch_size: int = 256,
                  block_elements: int = BLOCK_ELEMENTS):
-        if model_or_encoder is not None and not (
-            hasattr(model_or_encoder, "encode") or callable(model_or_encoder)
+        if model_or_encoder is not None and (
+            isinstance(model_or_encoder, (str, bytes, os.PathLike))
+            or not (callable(getattr(model_or_encoder, "encode", None))
+                    or callable(model_or_encoder))
         ):
             raise ValueError("model_or_encoder must have an encode(x) method, be a Keras "
                              f"model or a callable, or be None; got "
@@ -151,23 +157,19 @@ class LatentIndex:
     @classmethod
     def load(cls, path: str | os.PathLike, model_or_encoder: Any = None, **kwargs
              ) -> LatentIndex:
-        """An index saved with `save`; pass the model again to add or search raw data."""
+        """An index saved with `save`; pass the model again to add or search raw data.
+
+        The whole file is checked before it is used: the four arrays `save` writes and no
+        others, finite unit-norm float32 vectors, unique int64 or string ids, one per vector,
+        a counter past every integer id. Anything else (a corrupt or truncated archive, a
+        folder, arrays that would need unpickling) is one ValueError naming the file; the
+        file is never unpickled.
+        """
         index = cls(model_or_encoder, **kwargs)
-        with np.load(os.fspath(path), allow_pickle=False) as stored:
-            missing = {"version", "vectors", "ids", "next_id"} - set(stored.files)
-            if missing:
-                raise ValueError(f"{os.fspath(path)} is not a saved LatentIndex: it lacks "
-                                 f"{sorted(missing)}.")
-            version = int(stored["version"])
-            if version != FORMAT_VERSION:
-                raise ValueError(f"{os.fspath(path)} has LatentIndex format version {version}; "
-                                 f"this kerasae reads version {FORMAT_VERSION}.")
-            vectors, ids = stored["vectors"].astype("float32"), stored["ids"]
-            if vectors.ndim != 2 or len(vectors) != len(ids) or ids.dtype.kind not in "iU":
-                raise ValueError(f"{os.fspath(path)} is corrupt: {len(vectors)} vectors of "
-                                 f"shape {vectors.shape} for {len(ids)} ids of {ids.dtype}.")
-            index._vectors, index._ids = vectors, ids
-            index._next_id = int(stored["next_id"])
+        name = os.fspath(path)
+        stored = _read_arrays(name)
+        vectors, ids, next_id = _check_stored(name, stored)
+        index._vectors, index._ids, index._next_id = vectors, ids, next_id
         return index
 
     # ----- helpers ---------------------------------------------------------------------
@@ -231,6 +233,76 @@ class LatentIndex:
             return array
         raise ValueError(f"{what} must be all integers or all strings; got an array of "
                          f"dtype {array.dtype}.")
+
+
+def _read_arrays(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, read without unpickling; ValueError for anything that is
+    not a readable .npz archive (a missing file stays FileNotFoundError)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "No such LatentIndex file", path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a folder, not a LatentIndex file written by "
+                         "LatentIndex.save.")
+    try:
+        stored = np.load(path, allow_pickle=False)
+        if not isinstance(stored, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is not a LatentIndex file: it holds a single array, not "
+                             "the .npz archive LatentIndex.save writes.")
+        with stored:
+            return {key: stored[key] for key in stored.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
+            NotImplementedError, RuntimeError) as error:  # zipfile: odd compression, encryption
+        if str(error).startswith(path):
+            raise
+        reason = ("it would need unpickling (Python objects, or not numpy data at all)"
+                  if "pickle" in str(error) else f"{type(error).__name__}: {error}")
+        raise ValueError(f"{path} is not a readable LatentIndex file ({reason}).") from None
+
+
+def _check_stored(path: str, stored: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(vectors, ids, next_id) from the arrays of a saved index, each checked."""
+    def corrupt(what: str) -> ValueError:
+        return ValueError(f"{path} is not a valid LatentIndex file: {what}.")
+
+    if set(stored) != set(STORED):
+        raise corrupt(f"expected the arrays {list(STORED)}; got {sorted(stored)}")
+    version, vectors, ids, next_id = (stored[key] for key in STORED)
+    for key, value in (("version", version), ("next_id", next_id)):
+        if value.shape != () or value.dtype.kind not in "iu":
+            raise corrupt(f"{key} must be one integer; got {value.dtype} of shape {value.shape}")
+    if int(version) != FORMAT_VERSION:
+        raise ValueError(f"{path} has LatentIndex format version {int(version)}; this kerasae "
+                         f"reads version {FORMAT_VERSION}.")
+    if vectors.ndim != 2 or vectors.dtype != np.float32:
+        raise corrupt(f"vectors must be a 2-D float32 array; got {vectors.dtype} of shape "
+                      f"{vectors.shape}")
+    if ids.ndim != 1 or ids.dtype.kind not in "iuU" or len(ids) != len(vectors):
+        raise corrupt(f"ids must be {len(vectors)} integers or strings, one per vector; got "
+                      f"{ids.dtype} of shape {ids.shape}")
+    if len(vectors) and vectors.shape[1] == 0:
+        raise corrupt("vectors have no dimensions")
+    bad = np.flatnonzero(~np.all(np.isfinite(vectors), axis=1))
+    if len(bad):
+        raise corrupt(f"{len(bad)} vector(s) hold NaN or infinity (rows {_preview(bad)})")
+    norms = np.linalg.norm(vectors.astype("float64"), axis=1)
+    off = np.flatnonzero(np.abs(norms - 1) > NORM_TOLERANCE)
+    if len(off):
+        raise corrupt(f"vectors must have unit norm; {len(off)} do not (rows {_preview(off)}, "
+                      f"norms up to {norms[off].max():.4g})")
+    if ids.dtype.kind == "u":
+        if len(ids) and ids.max() > np.iinfo("int64").max:
+            raise corrupt("ids exceed int64")
+        ids = ids.astype("int64")
+    values, counts = np.unique(ids, return_counts=True)
+    if len(values) != len(ids):
+        raise corrupt(f"ids must be unique; repeated: {_preview(values[counts > 1])}")
+    next_id = int(next_id)
+    if ids.dtype.kind == "i" and len(ids) and next_id <= int(ids.max()):
+        raise corrupt(f"next_id {next_id} must be above every id (the largest is "
+                      f"{int(ids.max())})")
+    if next_id < 0:
+        raise corrupt(f"next_id must be >= 0; got {next_id}")
+    return vectors, ids, next_id
 
 
 def _kind_name(array: np.ndarray) -> str:
