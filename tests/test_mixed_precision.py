@@ -1,0 +1,154 @@
+"""Mixed precision: every variant trains under mixed_float16 and mixed_bfloat16, and its
+objective, penalties and KL terms are computed in float32, so they match the float32 model's
+within the rounding of the half-precision networks.
+
+Every test sets the global dtype policy through the `policy` fixture, which restores float32
+afterwards whatever happens, so no other test sees a mixed policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import numpy as np
+import pytest
+from variant_specs import SPECS, fit_inputs
+
+import kerasae
+
+POLICIES = ("mixed_float16", "mixed_bfloat16")
+# (label, variant, options over the tiny spec): every variant and every penalty or noise kind.
+# The contractive case gets a hidden layer, so its Jacobian runs through a half-precision layer.
+CASES = [(name, name, {"hidden_units": (16,)} if name == "contractive_ae" else {})
+         for name in SPECS] + [
+    ("sparse_ae_l1", "sparse_ae", {"sparsity": "l1", "rho": None, "lam": 1e-3}),
+    ("denoising_gaussian", "denoising_ae", {"noise": "gaussian", "noise_level": 0.1}),
+    ("denoising_salt_and_pepper", "denoising_ae", {"noise": "salt_and_pepper",
+                                                   "noise_level": 0.2}),
+]
+_TINY_MAE = {"embed_dim": 16, "depth": 1, "num_heads": 2, "decoder_embed_dim": 8,
+             "decoder_depth": 1, "decoder_num_heads": 2, "norm_pix_loss": True}
+CASES = [(label, name, _TINY_MAE if name == "masked_ae" else options)
+         for label, name, options in CASES]
+# Relative difference allowed between a mixed-precision loss and the float32 one on the same
+# weights and batch: bfloat16 keeps 8 bits of mantissa, float16 11.
+RTOL = {"mixed_bfloat16": 3e-2, "mixed_float16": 5e-3}
+N = 32
+
+
+@contextlib.contextmanager
+def global_policy(name: str):
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture
+def policy(request):
+    """Runs the test under the parametrised global policy; float32 again afterwards."""
+    with global_policy(request.param):
+        yield request.param
+
+
+def build(name: str, options: dict):
+    keras.utils.set_random_seed(0)  # same weights and the same sampling/corruption seeds
+    model = kerasae.build(name, **{**SPECS[name]["kwargs"], **options})
+    # No XLA: its compile time dwarfs a few tiny steps.
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
+    return model
+
+
+def evaluate(model, x) -> dict:
+    return model.evaluate(x, batch_size=N, verbose=0, return_dict=True)
+
+
+_REFERENCES: dict[str, tuple[dict, list]] = {}
+
+
+def float32_reference(label: str, name: str, options: dict, x) -> tuple[dict, list]:
+    """(evaluate logs, weights) of the float32 model, built once per case for both policies."""
+    if label not in _REFERENCES:
+        with global_policy("float32"):
+            model = build(name, options)
+            _REFERENCES[label] = evaluate(model, x), model.get_weights()
+    return _REFERENCES[label]
+
+
+def jax_cpu_float16_attention(policy_name: str, name: str) -> bool:
+    """XLA:CPU has no float16 x float16 -> float32 dot, which Keras' JAX attention asks for:
+    a plain keras.layers.MultiHeadAttention fails the same way there (fine on GPU)."""
+    if keras.backend.backend() != "jax" or policy_name != "mixed_float16" or name != "masked_ae":
+        return False
+    import jax
+
+    return jax.default_backend() == "cpu"
+
+
+@pytest.mark.parametrize("policy", POLICIES, indirect=True)
+@pytest.mark.parametrize(("label", "name", "options"), CASES, ids=[c[0] for c in CASES])
+def test_losses_match_float32_and_fit_decreases(policy, label, name, options):
+    x = fit_inputs(name, N)
+    reference, weights = float32_reference(label, name, options, x)
+    keras.mixed_precision.set_global_policy(policy)
+
+    model = build(name, options)
+    assert model.dtype_policy.name == policy
+    half = policy.removeprefix("mixed_")
+    layers = [layer for net in (model.encoder, model.decoder) for layer in net.layers]
+    # A linear AE has only the code head and the read-out, which keep float32 by design.
+    assert any(layer.compute_dtype == half for layer in layers) or name == "linear_ae"
+    model.set_weights(weights)
+    if jax_cpu_float16_attention(policy, name):
+        with pytest.raises(ValueError, match="dot_general on CPU"):
+            evaluate(model, x)
+        return
+    before = evaluate(model, x)
+    for term, value in reference.items():  # loss, reconstruction, penalties, KL, metrics
+        assert np.isfinite(before[term]), (term, before)
+        np.testing.assert_allclose(before[term], value, rtol=RTOL[policy], atol=1e-4,
+                                   err_msg=f"{label} {term} under {policy}")
+
+    if policy == "mixed_float16":  # compile() wraps the optimizer for float16, as in Keras
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    else:
+        assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = model.fit(x, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
+    after = evaluate(model, x)
+    assert np.all(np.isfinite(history)) and np.isfinite(after["loss"]), history
+    assert after["loss"] < before["loss"], (before, after)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
+def test_loss_scaling_recovers_from_float16_overflow(policy):
+    """kerasae's compute_loss goes through Keras' loss scaling: a scale so large that the
+    float16 gradients overflow makes the optimizer skip those steps and lower the scale, and
+    training goes on with finite weights."""
+    model = kerasae.build("vae", **SPECS["vae"]["kwargs"])
+    initial = 2.0**40
+    model.compile(optimizer=keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.Adam(1e-2), initial_scale=initial))
+    x = fit_inputs("vae", N)
+    history = model.fit(x, batch_size=8, epochs=3, verbose=0).history["loss"]
+    scale = float(keras.ops.convert_to_numpy(model.optimizer.dynamic_scale))
+    assert scale < initial / 2, scale
+    assert np.all(np.isfinite(history)) and history[-1] < history[0], history
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+@pytest.mark.parametrize("policy", POLICIES, indirect=True)
+def test_outputs_of_the_numpy_methods_are_float32(policy):
+    """Code heads and decoder read-outs keep float32 under a mixed policy, so users get float32
+    arrays (numpy has no bfloat16) and the VAE's KL sees float32 means and log-variances."""
+    model = kerasae.build("vae", **{**SPECS["vae"]["kwargs"], "architecture": "conv",
+                                    "input_shape": (8, 8, 1), "filters": (4,)})
+    x = SPECS["conv_ae"]["data"](4)
+    mean, log_var = model.encode_distribution(x)
+    outputs = [model.encode(x), model.reconstruct(x), model.decode(mean), mean, log_var,
+               model.reconstruction_error(x)]
+    assert [np.asarray(o).dtype for o in outputs] == [np.float32] * len(outputs)
+    hidden = model.decoder.get_layer("decoder_deconv_0")
+    assert hidden.compute_dtype == policy.removeprefix("mixed_")
