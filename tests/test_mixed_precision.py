@@ -88,16 +88,6 @@ def float32_reference(label: str, name: str, options: dict) -> tuple[list[float]
     return _REFERENCES[label]
 
 
-def jax_cpu_float16_attention(policy_name: str, name: str) -> bool:
-    """XLA:CPU has no float16 x float16 -> float32 dot, which Keras' JAX attention asks for:
-    a plain keras.layers.MultiHeadAttention fails the same way there (fine on GPU)."""
-    if keras.backend.backend() != "jax" or policy_name != "mixed_float16" or name != "masked_ae":
-        return False
-    import jax
-
-    return jax.default_backend() == "cpu"
-
-
 @pytest.mark.parametrize("policy", POLICIES, indirect=True)
 @pytest.mark.parametrize(("label", "name", "options"), CASES, ids=[c[0] for c in CASES])
 def test_loss_terms_match_float32(policy, label, name, options):
@@ -112,10 +102,6 @@ def test_loss_terms_match_float32(policy, label, name, options):
     # A linear AE has only the code head and the read-out, which keep float32 by design.
     assert any(layer.compute_dtype == half for layer in layers) or name == "linear_ae"
     model.set_weights(weights)
-    if jax_cpu_float16_attention(policy, name):
-        with pytest.raises(ValueError, match="dot_general on CPU"):
-            loss_terms(model, name)
-        return
     terms = loss_terms(model, name)
     assert np.all(np.isfinite(terms)), terms
     np.testing.assert_allclose(terms, reference, rtol=RTOL[policy], atol=1e-4,
@@ -123,6 +109,9 @@ def test_loss_terms_match_float32(policy, label, name, options):
 
 
 # Fits are slow to trace; these cover sampling and KL, a list input, the Jacobian, corruption.
+# (masked_ae does not fit under mixed_float16 on JAX's CPU backend: XLA:CPU has no float16 x
+# float16 -> float32 dot, which Keras' JAX attention asks for; a plain MultiHeadAttention model
+# fails the same way. It fits under mixed_bfloat16, and on the other backends.)
 FIT_CASES = [c for c in CASES if c[0] in ("vae", "cvae", "contractive_ae", "denoising_gaussian")]
 
 
