@@ -151,7 +151,8 @@ def test_loss_scaling_recovers_from_float16_overflow(policy):
 @pytest.mark.parametrize("policy", ["mixed_bfloat16"], indirect=True)
 def test_outputs_of_the_numpy_methods_are_float32(policy):
     """Code heads and decoder read-outs keep float32 under a mixed policy, so users get float32
-    arrays (numpy has no bfloat16) and the VAE's KL sees float32 means and log-variances."""
+    arrays (numpy has no bfloat16) and the VAE's KL sees float32 means and log-variances; the
+    numpy methods hand out float32 for the networks without such layers (masked_ae) too."""
     model = kerasae.build("vae", **{**SPECS["vae"]["kwargs"], "architecture": "conv",
                                     "input_shape": (8, 8, 1), "filters": (4,)})
     x = SPECS["conv_ae"]["data"](4)
@@ -160,3 +161,5 @@ def test_outputs_of_the_numpy_methods_are_float32(policy):
     assert [np.asarray(o).dtype for o in outputs] == [np.float32] * len(outputs)
     hidden = model.decoder.get_layer("decoder_deconv_0")
     assert hidden.compute_dtype == policy.removeprefix("mixed_")
+    masked = kerasae.build("masked_ae", **{**SPECS["masked_ae"]["kwargs"], **_TINY_MAE})
+    assert [masked.encode(x).dtype, masked.reconstruct(x).dtype] == [np.float32] * 2
