@@ -3,6 +3,10 @@
 Every builder returns a `keras.Model` whose layers have stable names prefixed by the network's
 name ("encoder_dense_0", "decoder_dense_0"): weights saved on one backend load on another by
 path, and the torch backend (which registers parameters by name) never sees two alike.
+
+Under a mixed-precision policy the hidden layers run in float16 or bfloat16, and the layers that
+produce a network's outputs (code heads, decoder read-out) keep float32, as Keras recommends:
+codes, logits and reconstructions come out in float32 for the losses and for numpy callers.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import keras
 from keras import layers
 
 from kerasae.conv import AdjointConv2DTranspose
+
+OUTPUT_DTYPE = "float32"  # of the layers that produce a network's outputs, whatever the policy
 
 
 def dense_encoder(
@@ -52,10 +58,11 @@ def dense_decoder(
     for i, units in enumerate(reversed(hidden_units)):
         h = layers.Dense(units, activation=activation, name=f"{name}_dense_{i}")(h)
     h = layers.Dense(
-        math.prod(output_shape), activation=output_activation, name=f"{name}_output"
+        math.prod(output_shape), activation=output_activation, name=f"{name}_output",
+        dtype=OUTPUT_DTYPE,
     )(h)
     if len(output_shape) > 1:
-        h = layers.Reshape(output_shape, name=f"{name}_reshape")(h)
+        h = layers.Reshape(output_shape, name=f"{name}_reshape", dtype=OUTPUT_DTYPE)(h)
     return keras.Model(inputs, h, name=name)
 
 
@@ -104,7 +111,7 @@ def conv_decoder(
         crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
         h = layers.Cropping2D(crop, name=f"{name}_crop")(h)
     h = layers.Conv2D(channels, kernel_size, padding="same", activation=output_activation,
-                      name=f"{name}_output")(h)
+                      name=f"{name}_output", dtype=OUTPUT_DTYPE)(h)
     return keras.Model(inputs, h, name=name)
 
 
@@ -138,7 +145,8 @@ def lstm_decoder(
     h = layers.RepeatVector(timesteps, name=f"{name}_repeat")(_join(z, condition))
     for i, u in enumerate(reversed(units)):
         h = layers.LSTM(u, return_sequences=True, name=f"{name}_lstm_{i}")(h)
-    h = layers.Dense(features, activation=output_activation, name=f"{name}_output")(h)
+    h = layers.Dense(features, activation=output_activation, name=f"{name}_output",
+                     dtype=OUTPUT_DTYPE)(h)
     return keras.Model(inputs, h, name=name)
 
 
@@ -160,10 +168,12 @@ def _join(h, condition):
 
 def _heads(h, outputs: int | tuple[int, ...], activation: str | None, prefix: str):
     if isinstance(outputs, int):
-        return layers.Dense(outputs, activation=activation, name=f"{prefix}_code")(h)
+        return layers.Dense(outputs, activation=activation, name=f"{prefix}_code",
+                            dtype=OUTPUT_DTYPE)(h)
     names = ("mean", "log_var") if len(outputs) == 2 else [f"head_{i}" for i in range(len(outputs))]
     return [
-        layers.Dense(n, name=f"{prefix}_{nm}")(h) for n, nm in zip(outputs, names, strict=True)
+        layers.Dense(n, name=f"{prefix}_{nm}", dtype=OUTPUT_DTYPE)(h)
+        for n, nm in zip(outputs, names, strict=True)
     ]
 
 

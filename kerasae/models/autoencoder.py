@@ -395,4 +395,6 @@ def _check_finite_outputs(endpoint: str, outputs, inputs: np.ndarray) -> None:
 
 
 def _joined(parts: list) -> np.ndarray:
-    return np.asarray(parts[0]) if len(parts) == 1 else np.concatenate(parts)
+    joined = np.asarray(parts[0]) if len(parts) == 1 else np.concatenate(parts)
+    # Under a mixed-precision policy some outputs come in float16/bfloat16: hand out float32.
+    return joined.astype(np.float32) if joined.dtype.name in ("float16", "bfloat16") else joined

@@ -36,6 +36,7 @@ from kerasae.patches import (
     Unpatchify,
     check_seed,
     patch_grid,
+    patchify,
 )
 
 NORM_PIX_EPSILON = 1e-6
@@ -63,9 +64,9 @@ def patch_targets(patches, norm_pix_loss: bool):
 def masked_squared_error(target, prediction, mask):
     """Per-example loss, shape (batch,): the mean squared error over the pixels of the masked
     patches (mask 1.0); predictions at visible patches (mask 0.0) do not count."""
-    prediction = ops.convert_to_tensor(prediction)
-    target = ops.cast(target, prediction.dtype)
-    mask = ops.cast(mask, prediction.dtype)
+    prediction = ops.cast(prediction, "float32")  # in float32 under mixed precision too
+    target = ops.cast(target, "float32")
+    mask = ops.cast(mask, "float32")
     per_patch = ops.mean(ops.square(prediction - target), axis=-1)
     return ops.sum(per_patch * mask, axis=-1) / ops.sum(mask, axis=-1)
 
@@ -140,8 +141,8 @@ class MaskedAutoencoder(Autoencoder):
 
     def masked_error(self, x, prediction, mask):
         """Per-example loss (batch,) of predicted patches against images x under `mask`."""
-        x = ops.cast(x, self.compute_dtype)
-        target = patch_targets(self.patchify(x), self.norm_pix_loss)
+        x = ops.cast(x, "float32")  # the function, not the layer: no cast to a mixed policy's dtype
+        target = patch_targets(patchify(x, self.patch_size), self.norm_pix_loss)
         return masked_squared_error(target, prediction, mask)
 
     def per_example_reconstruction(self, x, decoder_output):

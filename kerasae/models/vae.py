@@ -118,6 +118,7 @@ class VariationalAutoencoder(Autoencoder):
 
     def per_example_reconstruction(self, x, decoder_output):
         """-log p(x | z) per example, summed over data dimensions (nats)."""
+        decoder_output = ops.cast(decoder_output, "float32")  # mixed precision: loss in float32
         if self.likelihood == "bernoulli":
             return losses.bernoulli_nll(x, decoder_output)
         log_scale = ops.full_like(decoder_output, np.log(self.observation_std))
