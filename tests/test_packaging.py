@@ -82,7 +82,7 @@ def test_tensorflow_extra_is_the_gpu_capable_package_and_cpu_stays_a_choice():
     names = {e: [lower_bounds.lower_bound(r)[0] for r in extras[e] if not r.startswith("kerasae")]
              for e in ("tensorflow", "tensorflow-cpu", "torch", "jax")}
     assert names == {"tensorflow": ["tensorflow"], "tensorflow-cpu": ["tensorflow-cpu"],
-                     "torch": ["torch"], "jax": ["jax"]}
+                     "torch": ["torch"], "jax": ["jax", "keras"]}
     # The dev install (CI, the README's commands) takes the small CPU build, never both builds.
     assert "tensorflow-cpu" in extras["dev"][0] and "tensorflow," not in extras["dev"][0]
     for extra in ("tfds", "tensorboard"):
