@@ -2,10 +2,10 @@
 # The minimum-versions job (run by .ci/run after the main suite): installs kerasae with the LOWEST
 # versions pyproject.toml allows (scripts/lower_bounds.py: the runtime dependencies, tensorflow-cpu,
 # pytest, hypothesis) into .venv-min and runs a fast TensorFlow subset of the tests, so the ranges
-# stay true. .venv-min is kept and reused while the lower bounds are unchanged. About 2 minutes of
-# downloads and install when it is new, then 2-5 minutes of tests on 2 CPU cores.
-# Not covered: the tests that load a preset on a second backend (jax, torch are not installed
-# here), and the jax/torch/export/tfds extras, whose lower bounds are today's tested versions.
+# stay true. .venv-min is kept and reused while the lower bounds are unchanged. Measured: 125 s of
+# downloads and install when it is new, then 2-6 minutes of tests on 2 CPU cores.
+# Not covered: the tests that load a preset on a second backend (jax and torch are not installed
+# here) and the extras (README, "Install", says which were tried by hand at their lower bounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
