@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install kerasae with all three backends and the dev tools into it.
-# Idempotent: a second run only checks that everything is installed.
+# Create .venv (once) and install kerasae with all three backends and the dev tools into it, at
+# the exact versions in constraints.txt (pyproject.toml only declares ranges).
+# Idempotent: a second run only checks that everything is installed at those versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt)
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
-# torch==2.13.0 is the CPU build (see pyproject.toml); installing it first keeps pip from
-# resolving to a CUDA build.
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# torch first, on its own: where a CPU build of torch 2.13.0 lies on disk (this machine and CI),
+# pip takes it (2.13.0+cpu) instead of resolving torch to a multi-GB CUDA build.
+"${PIP[@]}" "torch==2.13.0"
+"${PIP[@]}" -e ".[dev]"
