@@ -40,6 +40,7 @@ from kerasae.data.natural_images import (
     sample_patches,
     ufldl_normalize,
     whiten,
+    whiten_images,
 )
 from kerasae.data.shipped import SHIPPED_SAMPLES, shipped_sample
 
@@ -84,5 +85,6 @@ __all__ = [
     "sliding_windows",
     "ufldl_normalize",
     "whiten",
+    "whiten_images",
     "window_labels",
 ]
