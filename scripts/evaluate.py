@@ -312,7 +312,7 @@ def eval_patches(model, r: Recipe, data) -> Metrics:
         "activation_relative_error": metric(abs(codes.mean() - rho) / rho,
                                             "|mean activation - rho| / rho", target="<= 0.10"),
         "gabor_r2_units": metric(r2["units"], "median over hidden units of the R^2 of a least-"
-                                 "squares 2-D Gabor fit to x_j = W_j / ||W_j|| (kerasae.metrics."
+                                 "squares 2-D Gabor fit to x_j = W_j / norm(W_j) (kerasae.metrics."
                                  f"gabor_fit, {GABOR_RESTARTS} restarts, seed 0); 1 = every "
                                  "unit a perfect Gabor", split="weights", target=">= 0.70"),
         "gabor_r2_ica_basis": metric(r2["ica_basis"], seed + ": FastICA basis (sklearn, "
