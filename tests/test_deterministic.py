@@ -386,7 +386,7 @@ def test_sparse_weight_decay_adds_half_lambda_sum_of_squared_kernels_and_its_gra
     np.testing.assert_allclose(loss["decayed"] - loss["plain"], expected, rtol=1e-4)
     before = [to_numpy(w) for w in decayed.get_weights()]
     for model in (plain, decayed):
-        model.train_on_batch(x)
+        model.fit(x, epochs=1, batch_size=len(x), shuffle=False, verbose=0)  # one step
     # One SGD step: the decayed kernels move an extra -lr * lambda * W; the biases do not.
     for w0, p, d in zip(before, plain.get_weights(), decayed.get_weights(), strict=True):
         extra = to_numpy(d) - to_numpy(p)
