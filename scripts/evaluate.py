@@ -84,12 +84,42 @@ def eval_sparse(model, r: Recipe, data) -> Metrics:
     codes = model.encode(data.test["x"])
     rho = r.build["rho"]
     mean = codes.mean()
+    units = hidden_unit_picture(model, "hidden_units_mnist.png", columns=14)
+    constant = data.test["x_train"].reshape(len(data.test["x_train"]), -1).std(axis=0) == 0
+    mass = (units.reshape(len(units), -1) ** 2)[:, constant].sum(axis=1)
     return {
         **reconstruction_metrics(model, data.test["x"]),
         "mean_activation": metric(mean, f"mean code activation on test images (target rho={rho})"),
         "activation_relative_error": metric(abs(mean - rho) / rho, "|mean activation - rho| / rho",
                                             target="<= 0.10"),
+        "constant_pixel_weight_share": metric(
+            np.median(mass), f"median over hidden units of the share of its squared (unit-norm) "
+            f"input weights on the {int(constant.sum())} pixels that never vary in the training "
+            "images (border noise; 0 is clean)", split="train"),
     }
+
+
+DEMO = ROOT / "docs" / "demo"
+
+
+def hidden_unit_picture(model, filename: str, columns: int) -> np.ndarray:
+    """What each hidden unit responds to (the seed's x_j = W_ij / ||W_j||), saved as a grid in
+    docs/demo/ for the README and the card."""
+    from kerasae.apps import pictures
+
+    units = pictures.hidden_unit_inputs(model)
+    DEMO.mkdir(parents=True, exist_ok=True)
+    pictures.unit_grid(units.reshape(len(units), -1).reshape(len(units), *_picture_shape(model)),
+                       DEMO / filename, columns=columns)
+    return units
+
+
+def _picture_shape(model) -> tuple[int, int]:
+    shape = tuple(model.data_shape)
+    if len(shape) == 3 and shape[-1] == 1:
+        return shape[:2]
+    side = int(round(np.sqrt(np.prod(shape))))
+    return (side, side)
 
 
 def eval_probe(model, r: Recipe, data) -> Metrics:
@@ -248,13 +278,56 @@ def eval_faces(model, r: Recipe, data) -> Metrics:
 
 
 def eval_patches(model, r: Recipe, data) -> Metrics:
-    x = data.test["x"]
+    """Reconstruction and sparsity, and how edge-like the hidden units are: the median R^2 of a
+    2-D Gabor fit (kerasae.metrics.gabor_fit) to each unit, beside the same measure on the
+    FastICA and PCA bases of the training patches and on white noise."""
+    from sklearn.decomposition import PCA, FastICA
+
+    x, x_train = data.test["x"], data.test["x_train"]
     codes = model.encode(x)
+    rho = r.build["rho"]
+    units = hidden_unit_picture(model, "hidden_units_natural_patches.png", columns=10)
+    ica = FastICA(units.shape[0], whiten="unit-variance", random_state=0, max_iter=1000)
+    ica.fit(x_train)
+    references = {
+        "units": units,
+        "ica_basis": ica.mixing_.T,  # the basis images x = A s (Gabor-like in the literature)
+        "ica_filters": ica.components_,  # the filters s = W x, comparable to encoder rows
+        "pca_basis": PCA(units.shape[0]).fit(x_train).components_,
+        "white_noise": np.random.default_rng(0).normal(size=units.shape),
+    }
+    r2 = {name: float(np.median(metrics.gabor_fit(u.reshape(len(u), 10, 10),
+                                                  restarts=GABOR_RESTARTS)))
+          for name, u in references.items()}
+    for name, value in r2.items():
+        print(f"  Gabor fit median R^2, {name}: {value:.3f}", flush=True)
+    seed = f"median over the {len(units)} basis images of the R^2 of a least-squares 2-D Gabor " \
+        f"fit (kerasae.metrics.gabor_fit, {GABOR_RESTARTS} random restarts, seed 0)"
     return {
         "test_mse": metric(np.mean((model.reconstruct(x) - x) ** 2), "MSE on 10,000 held-out "
                            "patches"),
-        "mean_activation": metric(codes.mean(), "mean hidden activation (target rho = 0.01)"),
+        "test_variance": metric(x.var(), "variance of the held-out patch pixels (the MSE of "
+                                "predicting their mean)"),
+        "mean_activation": metric(codes.mean(), f"mean hidden activation (target rho = {rho})"),
+        "activation_relative_error": metric(abs(codes.mean() - rho) / rho,
+                                            "|mean activation - rho| / rho", target="<= 0.10"),
+        "gabor_r2_units": metric(r2["units"], "median over hidden units of the R^2 of a least-"
+                                 "squares 2-D Gabor fit to x_j = W_j / norm(W_j) (kerasae.metrics."
+                                 f"gabor_fit, {GABOR_RESTARTS} restarts, seed 0); 1 = every "
+                                 "unit a perfect Gabor", split="weights", target=">= 0.70"),
+        "gabor_r2_ica_basis": metric(r2["ica_basis"], seed + ": FastICA basis (sklearn, "
+                                     "random_state 0) of the 20,000 training patches",
+                                     split="train"),
+        "gabor_r2_ica_filters": metric(r2["ica_filters"], seed + ": FastICA filters (unmixing "
+                                       "rows), the same ICA", split="train"),
+        "gabor_r2_pca_basis": metric(r2["pca_basis"], seed + ": PCA basis of the training "
+                                     "patches", split="train"),
+        "gabor_r2_white_noise": metric(r2["white_noise"], seed + ": white noise images (seed 0)",
+                                       split="noise"),
     }
+
+
+GABOR_RESTARTS = 2
 
 
 EVALUATIONS: dict[str, Callable] = {

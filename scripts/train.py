@@ -5,6 +5,8 @@
 Resumable: progress is backed up every epoch (keras.callbacks.BackupAndRestore) in
 checkpoints/NAME/, and a rerun after an interruption continues from the last finished epoch.
 Then run `python scripts/evaluate.py NAME` to measure it and fill in its model card.
+A recipe with optimizer="lbfgs" trains full-batch with L-BFGS on TensorFlow instead (its
+epochs count L-BFGS iterations; no backups).
 
 --distribute data_parallel trains on every local GPU (else every CPU device) with Keras'
 DataParallel on JAX or tf.distribute.MirroredStrategy on TensorFlow; --distribute multi_worker
@@ -26,6 +28,7 @@ from pathlib import Path
 import keras
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lbfgs import lbfgs_train  # noqa: E402
 from recipes import RECIPES, recipe  # noqa: E402
 
 import kerasae  # noqa: E402
@@ -77,16 +80,22 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
     if args.fresh and backup.exists():
         shutil.rmtree(backup)
     start = time.time()
-    history = model.fit(
-        train_data,
-        validation_data=validation_data,
-        epochs=epochs,
-        callbacks=[keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)],
-        verbose=2,
-        **fit_kwargs,
-    )
+    if r.optimizer == "lbfgs":  # full batch, to convergence; epochs counts its iterations
+        keras.utils.set_random_seed(r.seed)  # the same initial weights as the float32 model
+        model, final = lbfgs_train(lambda: kerasae.build(r.variant, **r.build), data.train,
+                                   iterations=epochs)
+        model.compile(optimizer=keras.optimizers.Adam(r.learning_rate))  # for fine-tuning
+    else:
+        history = model.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=epochs,
+            callbacks=[keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True)],
+            verbose=2,
+            **fit_kwargs,
+        )
+        final = {k: float(v[-1]) for k, v in history.history.items()} if history.history else {}
     seconds = time.time() - start
-    final = {k: float(v[-1]) for k, v in history.history.items()} if history.history else {}
     if not placement.is_chief:
         print(f"worker {placement.worker} done after {seconds:.0f} s; the chief writes the preset")
         return 0
@@ -104,8 +113,12 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
             "command": command,
             "recipe": {"build": {k: list(v) if isinstance(v, tuple) else v
                                  for k, v in r.build.items()},
-                       "epochs": epochs, "batch_size": r.batch_size,
-                       "optimizer": f"Adam, cosine decay from {r.learning_rate} to 5% of it"},
+                       **({"iterations": epochs, "batch_size": "all training examples",
+                           "optimizer": "L-BFGS-B (scipy), full batch"}
+                          if r.optimizer == "lbfgs" else
+                          {"epochs": epochs, "batch_size": r.batch_size,
+                           "optimizer": f"Adam, cosine decay from {r.learning_rate} to 5% "
+                           "of it"})},
             "seed": r.seed,
             "devices": placement.replicas,
             "seconds": round(seconds, 1),

@@ -148,7 +148,8 @@ def test_demo_writes_the_gallery_from_bundled_presets(tmp_path):
     assert metrics["compression_8bit_psnr_db"] > metrics["compression_4bit_psnr_db"]
     for picture in ("reconstructions.png", "denoising.png", "vae_samples.png", "cvae_digits.png",
                     "interpolation.png", "traversal.png", "latent_map.png", "retrieval.png",
-                    "anomalies.png", "hidden_units.png", "training_curves.png"):
+                    "anomalies.png", "hidden_units.png", "hidden_units_natural_patches.png",
+                    "training_curves.png"):
         assert (out / picture).stat().st_size > 1000
 
 

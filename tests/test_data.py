@@ -742,3 +742,25 @@ def test_shipped_faces_sample_is_sixteen_grey_rgb_faces():
     assert grey.shape == (16, 64, 64, 1)
     with pytest.raises(ValueError, match="channels must be 1 or 3"):
         load_olivetti_sample(channels=2)
+
+
+def test_whiten_images_flattens_a_one_over_f_spectrum():
+    """Catches a whitening filter that leaves natural-image (1/f) statistics alone, or the
+    wrong frequency axis on non-square images."""
+    from kerasae.data import whiten_images
+
+    rng = np.random.default_rng(0)
+    fy, fx = np.fft.fftfreq(64)[:, None], np.fft.fftfreq(128)[None, :]
+    f = np.hypot(fx, fy)
+    pink = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(64, 128))) / np.maximum(f, 1 / 128)))
+
+    def band_ratio(image):  # power at 0.1-0.2 cycles/pixel over power at 0.02-0.04
+        power = np.abs(np.fft.fft2(image)) ** 2
+        return power[(f > 0.1) & (f < 0.2)].mean() / power[(f > 0.02) & (f < 0.04)].mean()
+
+    (white,) = whiten_images([pink])
+    assert white.shape == pink.shape and white.dtype == np.float32
+    assert abs(white.std() - 1) < 1e-4 and abs(white.mean()) < 1e-4
+    assert band_ratio(pink) < 0.1 and 0.5 < band_ratio(white) < 2.0
+    with pytest.raises(ValueError, match="2-D"):
+        whiten_images([np.zeros(5)])

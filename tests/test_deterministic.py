@@ -366,3 +366,48 @@ def test_reconstruction_error_is_per_example_bce():
     p = np.clip(p, 1e-7, 1 - 1e-7)
     expected = -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p), axis=(1, 2, 3))
     np.testing.assert_allclose(model.reconstruction_error(x), expected, rtol=1e-4)
+
+
+def test_sparse_weight_decay_adds_half_lambda_sum_of_squared_kernels_and_its_gradient():
+    """Catches weight decay that is missing from the loss on a backend, counts the biases,
+    uses lambda instead of lambda / 2, or is lost on saving."""
+    x = vectors(16, seed=3)
+    plain = kerasae.build("sparse_ae", input_shape=(16,), latent_dim=4, rho=0.1, beta=0.5)
+    decayed = kerasae.build("sparse_ae", input_shape=(16,), latent_dim=4, rho=0.1, beta=0.5,
+                            weight_decay=0.3)
+    decayed.set_weights(plain.get_weights())
+    kernels = [to_numpy(lyr.kernel) for net in (decayed.encoder, decayed.decoder)
+               for lyr in net.layers if getattr(lyr, "kernel", None) is not None]
+    expected = 0.15 * sum(float(np.sum(k**2)) for k in kernels)
+    loss = {}
+    for name, model in (("plain", plain), ("decayed", decayed)):
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        loss[name] = model.evaluate(x, verbose=0, return_dict=True)["loss"]
+    np.testing.assert_allclose(loss["decayed"] - loss["plain"], expected, rtol=1e-4)
+    before = [to_numpy(w) for w in decayed.get_weights()]
+    for model in (plain, decayed):
+        model.fit(x, epochs=1, batch_size=len(x), shuffle=False, verbose=0)  # one step
+    # One SGD step: the decayed kernels move an extra -lr * lambda * W; the biases do not.
+    for w0, p, d in zip(before, plain.get_weights(), decayed.get_weights(), strict=True):
+        extra = to_numpy(d) - to_numpy(p)
+        np.testing.assert_allclose(extra, -0.1 * 0.3 * w0 if w0.ndim == 2 else 0 * w0,
+                                   atol=1e-6)
+    assert decayed.get_config()["options"]["weight_decay"] == 0.3
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(decayed))
+    restored.set_weights(decayed.get_weights())
+    np.testing.assert_allclose(float(sum(to_numpy(v) for v in restored.losses)),
+                               0.15 * sum(float(np.sum(to_numpy(w) ** 2))
+                                          for w in decayed.get_weights() if w.ndim == 2),
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="weight_decay"):
+        kerasae.build("sparse_ae", input_shape=(6,), latent_dim=4, weight_decay=-1.0)
+
+
+def test_sparse_sigmoid_decoder_with_squared_error():
+    """Catches output_activation being ignored (the notes' sigmoid decoder with MSE)."""
+    model = kerasae.build("sparse_ae", input_shape=(6,), latent_dim=4,
+                          output_activation="sigmoid")
+    out = model.decode(np.full((2, 4), 50.0, "float32"))
+    assert model.reconstruction_loss == "mse" and np.all((out > 0) & (out <= 1))
+    with pytest.raises(ValueError, match="output_activation"):
+        kerasae.build("sparse_ae", input_shape=(6,), latent_dim=4, output_activation="tanh")

@@ -18,7 +18,7 @@ import numpy as np
 from kerasae.apps import pictures
 
 GALLERY = ("conv_ae_mnist", "denoising_ae_mnist", "vae_mnist", "cvae_mnist", "ae_mnist",
-           "sparse_ae_mnist", "beta_vae_dsprites")
+           "sparse_ae_mnist", "sparse_ae_natural_patches", "beta_vae_dsprites")
 
 
 class Demo:
@@ -150,6 +150,9 @@ def anomalies(demo: Demo) -> dict:
 def hidden_units(demo: Demo) -> dict:
     units = pictures.hidden_unit_inputs(demo.model("sparse_ae_mnist"))
     pictures.unit_grid(units[:50], demo.path("hidden_units.png"), columns=10)
+    patches = pictures.hidden_unit_inputs(demo.model("sparse_ae_natural_patches"))
+    pictures.unit_grid(patches.reshape(len(patches), 10, 10),
+                       demo.path("hidden_units_natural_patches.png"), columns=10)
     return {}
 
 
@@ -173,7 +176,8 @@ STEPS: tuple[tuple[str, Callable[[Demo], dict]], ...] = (
     ("beta_vae_dsprites: latent traversal", traversal),
     ("vae_mnist latent map; conv_ae_mnist retrieval by cosine similarity", latent_space),
     ("conv_ae_mnist: anomaly detection (digits normal, faces anomalous)", anomalies),
-    ("sparse_ae_mnist: what hidden units respond to", hidden_units),
+    ("sparse_ae_mnist and sparse_ae_natural_patches: what hidden units respond to",
+     hidden_units),
     ("ae_mnist: fine-tuning on the shipped digits", fine_tuning),
 )
 

@@ -49,6 +49,7 @@ from kerasae.data.natural_images import (
     sample_patches,
     ufldl_normalize,
     whiten,
+    whiten_images,
 )
 from kerasae.data.shipped import SHIPPED_SAMPLES, shipped_sample
 from kerasae.data.tfds import from_tfds
@@ -100,5 +101,6 @@ __all__ = [
     "sliding_windows",
     "ufldl_normalize",
     "whiten",
+    "whiten_images",
     "window_labels",
 ]

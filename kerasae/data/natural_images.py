@@ -3,8 +3,10 @@ UFLDL sparse autoencoder exercise trains on 10x10 patches with 100 hidden units)
 
 `load_natural_images` reads the 13 grey-scale scenes of Hyvarinen, Hurri & Hoyer's "Natural Image
 Statistics"; `sample_patches` cuts random patches; `whiten` (ZCA or PCA) returns whitened patches
-and the transform to apply to new data; `ufldl_normalize` is UFLDL's simpler preprocessing for
-sigmoid outputs: remove each patch's mean, clip at +-3 standard deviations, map to [0.1, 0.9].
+and the transform to apply to new data; `whiten_images` whitens whole images with Olshausen &
+Field's 1/f filter (how the UFLDL exercise's IMAGES.mat was made); `ufldl_normalize` is UFLDL's
+simpler preprocessing for sigmoid outputs: remove each patch's mean, clip at +-3 standard
+deviations, map to [0.1, 0.9].
 """
 
 from __future__ import annotations
@@ -78,6 +80,35 @@ def sample_patches(
         out[picked] = image[
             (rows[:, None] + offsets)[:, :, None], (cols[:, None] + offsets)[:, None, :]
         ]
+    return out
+
+
+def whiten_images(images: list[np.ndarray] | np.ndarray, cutoff: float = 0.4) -> list[np.ndarray]:
+    """Whiten whole images with Olshausen & Field's (1997) filter R(f) = f exp(-(f / f0)^4).
+
+    Natural images have an amplitude spectrum falling as 1/f, so patches of raw images are
+    dominated by smooth gradients; multiplying the spectrum by f flattens it (whitening) and the
+    exponential rolls off above `cutoff` (f0, cycles per pixel; Nyquist is 0.5) where pixel
+    noise and aliasing live. This is how the whitened IMAGES.mat of the UFLDL sparse
+    autoencoder exercise was made, and what lets its hidden units become edge detectors.
+    Returns float32 images of the same sizes, each scaled to zero mean and unit variance."""
+    if cutoff <= 0:
+        raise ValueError(f"cutoff must be a positive frequency in cycles per pixel; got {cutoff}.")
+    out = []
+    for image in images:
+        image = np.asarray(image, dtype=np.float64)
+        if image.ndim != 2 or min(image.shape) < 2:
+            raise ValueError("whiten_images expects 2-D grey-scale images at least 2 x 2; got "
+                             f"shape {image.shape}.")
+        fy = np.fft.fftfreq(image.shape[0])[:, None]
+        fx = np.fft.fftfreq(image.shape[1])[None, :]
+        f = np.sqrt(fx**2 + fy**2)
+        spectrum = np.fft.fft2(image - image.mean()) * f * np.exp(-((f / cutoff) ** 4))
+        white = np.real(np.fft.ifft2(spectrum))
+        std = white.std()
+        if std <= 0:
+            raise ValueError("a constant image has nothing to whiten.")
+        out.append(((white - white.mean()) / std).astype(np.float32))
     return out
 
 

@@ -12,6 +12,7 @@ from kerasae.metrics.disentanglement import (
     mutual_information_gap,
     mutual_information_matrix,
 )
+from kerasae.metrics.gabor import gabor, gabor_fit
 from kerasae.metrics.likelihood import active_units, importance_weighted_bound, kl_per_dimension
 from kerasae.metrics.pca import (
     PrincipalComponents,
@@ -32,6 +33,8 @@ __all__ = [
     "auroc",
     "beta_vae_score",
     "decoder_pca_angles",
+    "gabor",
+    "gabor_fit",
     "importance_weighted_bound",
     "kl_per_dimension",
     "linear_probe_accuracy",

@@ -137,8 +137,8 @@ class Autoencoder(keras.Model):
         total = terms[0]
         for term in terms[1 : len(self.loss_term_names())]:
             total = total + term
-        if self.losses:  # weight regularisers of user-supplied networks
-            total = total + ops.sum(self.losses)
+        for regularisation in self.losses:  # weight regularisers (kernel_regularizer); a
+            total = total + regularisation  # loop, as ops.sum of a list of tracers fails on JAX
         return scale_loss_for_replicas(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
