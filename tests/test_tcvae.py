@@ -129,3 +129,16 @@ def test_bad_options_raise(option, value):
 def test_registered():
     assert "beta_tcvae" in kerasae.variants()
     assert variant_options("beta_tcvae")["beta"] == 6.0
+
+
+def test_trains_under_mixed_precision():
+    """The estimator and the losses run in float32 whatever the layers compute in."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = kerasae.build("beta_tcvae", **SPEC)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        h = model.fit(vectors(64), batch_size=32, epochs=2, verbose=0).history
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert all(np.all(np.isfinite(h[k])) for k in ("loss", "tc_loss", "mi_loss", "dim_kl_loss"))

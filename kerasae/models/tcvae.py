@@ -85,12 +85,15 @@ class TotalCorrelationVAE(VariationalAutoencoder):
         return ["reconstruction_loss", "mi_loss", "tc_loss", "dim_kl_loss"]
 
     def loss_terms(self, x, condition, outputs) -> list:
-        reconstruction = ops.mean(self.per_example_reconstruction(x, outputs["decoder_output"]))
+        # float32 throughout, whatever the dtype policy (mixed precision computes in 16 bits)
+        decoder_output = ops.cast(outputs["decoder_output"], "float32")
+        reconstruction = ops.mean(self.per_example_reconstruction(ops.cast(x, "float32"),
+                                                                  decoder_output))
         mi, tc, dim_kl = mws_decomposition(outputs["code"], outputs["mean"], outputs["log_var"],
                                            self.dataset_size)
         mean, log_var = (ops.cast(outputs[k], "float32") for k in ("mean", "log_var"))
         kl = ops.sum(ops.mean(losses.gaussian_kl(mean, log_var), axis=0))
-        return [ops.cast(reconstruction, "float32"), self.alpha * ops.mean(mi),
+        return [reconstruction, self.alpha * ops.mean(mi),
                 self.beta * ops.mean(tc), self.gamma * ops.mean(dim_kl), kl]
 
     def get_config(self) -> dict:
