@@ -17,7 +17,9 @@ from kerasae.metrics import (
     GroundTruthDataset,
     auroc,
     beta_vae_score,
+    dci_disentanglement,
     decoder_pca_angles,
+    factor_vae_score,
     linear_probe_accuracy,
     mutual_information_gap,
     mutual_information_matrix,
@@ -423,3 +425,49 @@ def test_beta_vae_score_rejects_bad_datasets():
         beta_vae_score(lambda x: x, ToyFactors(), batch_size=0)
     with pytest.raises(ValueError, match="encoder"):
         beta_vae_score("not an encoder", ToyFactors(), **SMALL)
+
+
+FACTOR_VAE = {"batch_size": 16, "num_train": 300, "num_eval": 200, "num_variance_estimate": 500}
+
+
+def test_factor_vae_score_is_one_for_the_factors_and_chance_for_noise():
+    dataset = ToyFactors()
+    # the two constant features have std 0: pruned as inactive, so they cannot win a vote
+    perfect = factor_vae_score(lambda x: x, dataset, **FACTOR_VAE)
+    assert perfect == {"train_accuracy": 1.0, "eval_accuracy": 1.0, "num_active_dims": 4}
+    scaled = factor_vae_score(lambda x: x[:, [3, 1, 0, 2]] * [5.0, 0.5, 2.0, 1.0], dataset,
+                              **FACTOR_VAE)
+    assert scaled["eval_accuracy"] == 1.0  # order and scale of code dimensions are irrelevant
+
+    def noise(x):  # a fresh generator per call seeded by the batch: deterministic
+        return np.random.default_rng(int(x.sum() * 1000) % 2**32).normal(size=(len(x), 4))
+
+    first = factor_vae_score(noise, dataset, **FACTOR_VAE)
+    assert first["eval_accuracy"] < 0.45  # chance is 0.25
+    assert factor_vae_score(noise, dataset, **FACTOR_VAE) == first  # seeded
+    silent = factor_vae_score(lambda x: np.zeros((len(x), 4)), dataset, **FACTOR_VAE)
+    assert silent == {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0}
+    with pytest.raises(ValueError, match="batch_size"):
+        factor_vae_score(lambda x: x, dataset, batch_size=1)
+
+
+def test_dci_of_the_factors_and_of_noise():
+    """Small factors (sizes 2, 3, 3): one GBT of 100 trees per class keeps this quick."""
+    rng = np.random.default_rng(4)
+    factors, held_out = (np.stack([rng.integers(s, size=n) for s in (2, 3, 3)], axis=1)
+                         for n in (200, 100))
+    perfect = dci_disentanglement(factors * [1.0, -2.0, 0.5], factors,
+                                  held_out * [1.0, -2.0, 0.5], held_out)
+    assert perfect["disentanglement"] > 0.95 and perfect["completeness"] > 0.95
+    assert perfect["informativeness_eval"] == 1.0
+    noise = dci_disentanglement(rng.normal(size=(200, 3)), factors, rng.normal(size=(100, 3)),
+                                held_out)
+    assert noise["disentanglement"] < 0.3 and noise["completeness"] < 0.3
+    assert noise["informativeness_eval"] < 0.6  # chance is about 0.39
+    codes = rng.normal(size=(100, 2))
+    assert dci_disentanglement(codes, factors[:100, :1], seed=3) == dci_disentanglement(
+        codes, factors[:100, :1], seed=3)
+    with pytest.raises(ValueError, match="together"):
+        dci_disentanglement(codes, factors[:100], eval_codes=codes)
+    with pytest.raises(ValueError, match="single value"):
+        dci_disentanglement(codes, np.stack([factors[:100, 0], np.zeros(100)], axis=1))

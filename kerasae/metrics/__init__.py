@@ -1,7 +1,7 @@
 """Measures of model quality computed from a model's public methods or from arrays.
 
 Metrics know nothing of datasets: they take arrays (codes, scores, labels, reconstructions),
-a model's public methods, or, for the beta-VAE score, any object that implements
+a model's public methods, or, for the beta-VAE and FactorVAE scores, any object that implements
 `GroundTruthDataset`.
 """
 
@@ -9,6 +9,8 @@ from kerasae.metrics.anomaly import auroc, precision_recall_at
 from kerasae.metrics.disentanglement import (
     GroundTruthDataset,
     beta_vae_score,
+    dci_disentanglement,
+    factor_vae_score,
     mutual_information_gap,
     mutual_information_matrix,
 )
@@ -32,7 +34,9 @@ __all__ = [
     "active_units",
     "auroc",
     "beta_vae_score",
+    "dci_disentanglement",
     "decoder_pca_angles",
+    "factor_vae_score",
     "gabor",
     "gabor_fit",
     "importance_weighted_bound",

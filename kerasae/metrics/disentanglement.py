@@ -1,9 +1,10 @@
 """Disentanglement scores against known generative factors, as in google-research's
-disentanglement_lib (Locatello et al. 2019): the mutual information gap and the beta-VAE score.
+disentanglement_lib (Locatello et al. 2019): the mutual information gap, the beta-VAE and
+FactorVAE scores and DCI disentanglement.
 
 Codes are the representation to score: for a VAE, its posterior means (`model.encode`).
-The beta-VAE score draws its own observations, so it takes a dataset implementing
-`GroundTruthDataset`; MIG takes codes and factors already computed.
+The beta-VAE and FactorVAE scores draw their own observations, so they take a dataset
+implementing `GroundTruthDataset`; MIG and DCI take codes and factors already computed.
 """
 
 from __future__ import annotations
@@ -227,3 +228,161 @@ def beta_vae_score(
         "train_accuracy": classifier.score(train_x, train_y),
         "eval_accuracy": classifier.score(eval_x, eval_y),
     }
+
+
+# ----- the FactorVAE score ----------------------------------------------------------------
+
+
+def _encode_factors(encode, dataset, factors: np.ndarray) -> np.ndarray:
+    codes = numbers(encode(dataset.images_from_factors(factors)), "codes", ndim=2)
+    if len(codes) != len(factors):
+        raise ValueError(
+            f"the encoder returned {len(codes)} codes for {len(factors)} observations."
+        )
+    return codes
+
+
+def _factor_vae_votes(encode, dataset, sizes, num_votes, batch_size, scale, active, rng):
+    """(fixed factor, code dimension of least normalised variance) for each vote, encoding a
+    few thousand observations per call rather than batch_size."""
+    per_call = max(1, 4096 // batch_size)
+    factor_index, dims = [], []
+    for start in range(0, num_votes, per_call):
+        m = min(per_call, num_votes - start)
+        index = rng.integers(len(sizes), size=m)
+        factors = _sample_factors(dataset, m * batch_size, rng, sizes).reshape(m, batch_size, -1)
+        factors[np.arange(m), :, index] = factors[np.arange(m), 0, index][:, None]
+        codes = _encode_factors(encode, dataset, factors.reshape(m * batch_size, -1))
+        local = np.var(codes.reshape(m, batch_size, -1), axis=1, ddof=1)
+        ratio = local[:, active] / scale[active] ** 2
+        factor_index.append(index)
+        dims.append(np.argmin(ratio, axis=1))
+    return np.concatenate(factor_index), np.concatenate(dims)
+
+
+def factor_vae_score(
+    encoder,
+    dataset: GroundTruthDataset,
+    *,
+    batch_size: int = 64,
+    num_train: int = 10000,
+    num_eval: int = 5000,
+    num_variance_estimate: int = 10000,
+    seed: int = 0,
+) -> dict:
+    """The FactorVAE disentanglement score (Kim and Mnih 2018) as in disentanglement_lib.
+
+    Each code dimension is scaled by its standard deviation over `num_variance_estimate`
+    random observations; dimensions with a std below 0.05 are dropped as inactive. Each vote:
+    pick a factor k, draw `batch_size` observations sharing factor k's value, and vote for the
+    (remaining) code dimension of least scaled variance. A majority-vote classifier maps each
+    dimension to the factor it most often voted for, learned from `num_train` votes; the score
+    is its accuracy on `num_eval` fresh votes. 1 when fixing each factor pins down its own
+    dimension; about 1 / num_factors for codes unrelated to the factors; 0 when no dimension
+    is active. Deterministic given `seed`. Returns {"train_accuracy", "eval_accuracy",
+    "num_active_dims"}.
+    """
+    encode = _encoder(encoder)
+    num_factors, sizes = _check_dataset(dataset)
+    batch_size = positive_int(batch_size, "batch_size", minimum=2)
+    num_train = positive_int(num_train, "num_train")
+    num_eval = positive_int(num_eval, "num_eval")
+    num_variance_estimate = positive_int(num_variance_estimate, "num_variance_estimate",
+                                         minimum=2)
+    rng = np.random.default_rng(seed)
+    sample = _sample_factors(dataset, num_variance_estimate, rng, sizes)
+    scale = np.std(_encode_factors(encode, dataset, sample), axis=0, ddof=1)
+    active = scale >= 0.05
+    if not active.any():
+        return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0}
+    votes = []
+    for n in (num_train, num_eval):
+        k, dim = _factor_vae_votes(encode, dataset, sizes, n, batch_size, scale, active, rng)
+        counts = np.zeros((int(active.sum()), num_factors), dtype="int64")
+        np.add.at(counts, (dim, k), 1)
+        votes.append(counts)
+    classifier = np.argmax(votes[0], axis=1)
+    rows_ = np.arange(len(classifier))
+    return {
+        "train_accuracy": float(votes[0][rows_, classifier].sum() / num_train),
+        "eval_accuracy": float(votes[1][rows_, classifier].sum() / num_eval),
+        "num_active_dims": int(active.sum()),
+    }
+
+
+# ----- DCI disentanglement ----------------------------------------------------------------
+
+
+def _normalised_entropy(weights: np.ndarray, base: int) -> np.ndarray:
+    """Entropy of each row of non-negative weights (normalised to sum 1), in log base `base`."""
+    p = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    logs = np.log(np.where(p > 0, p, 1.0)) / np.log(base)
+    return -np.sum(p * logs, axis=1)
+
+
+def _weighted_score(importance: np.ndarray) -> float:
+    """1 - entropy of each row over the columns, averaged with each row's share of the total
+    importance as weight (equal weights when nothing is important)."""
+    if importance.shape[1] < 2:
+        return 1.0
+    score = 1.0 - _normalised_entropy(importance, importance.shape[1])
+    total = importance.sum()
+    weight = (importance.sum(axis=1) / total if total > 0
+              else np.full(len(importance), 1.0 / len(importance)))
+    return float(np.sum(score * weight))
+
+
+def dci_disentanglement(codes, factors, eval_codes=None, eval_factors=None, *,
+                        seed: int = 0) -> dict:
+    """DCI (Eastwood and Williams 2018) as disentanglement_lib computes it.
+
+    One gradient-boosted tree classifier per factor (scikit-learn's defaults) predicts that
+    factor from the codes; its feature importances fill column j of the importance matrix
+    R (code dims x factors). Disentanglement: for each code dimension, 1 - the entropy of its
+    row of R in log base num_factors, averaged with weights = the dimension's share of all
+    importance. Completeness: the same on the columns (each factor over the code dimensions,
+    log base latent). Informativeness: the classifiers' mean accuracy (on eval_codes /
+    eval_factors when given). All in [0, 1]; disentanglement is ~1 when each dimension
+    predicts one factor only. codes: (N, latent); factors: (N, num_factors) discrete values.
+    Needs scikit-learn (pip install "kerasae[metrics]"). Deterministic given `seed`.
+    Returns {"disentanglement", "completeness", "informativeness_train"[,
+    "informativeness_eval"]}.
+    """
+    try:
+        from sklearn.ensemble import GradientBoostingClassifier
+    except ImportError:
+        raise ValueError(
+            'dci_disentanglement needs scikit-learn; install it with pip install '
+            '"kerasae[metrics]".'
+        ) from None
+    codes, factors = _codes_and_factors(codes, factors)
+    if (eval_codes is None) != (eval_factors is None):
+        raise ValueError("give eval_codes and eval_factors together, or neither.")
+    if eval_codes is not None:
+        eval_codes, eval_factors = _codes_and_factors(eval_codes, eval_factors)
+        if eval_codes.shape[1] != codes.shape[1] or eval_factors.shape[1] != factors.shape[1]:
+            raise ValueError(
+                f"eval_codes/eval_factors must have {codes.shape[1]} / {factors.shape[1]} "
+                f"columns like codes/factors; got {eval_codes.shape[1]} / "
+                f"{eval_factors.shape[1]}."
+            )
+    constant = [j for j in range(factors.shape[1]) if len(np.unique(factors[:, j])) < 2]
+    if constant:
+        raise ValueError(f"every factor must vary across the examples; factor column(s) "
+                         f"{constant} take a single value.")
+    importance = np.zeros((codes.shape[1], factors.shape[1]))
+    train_accuracy, eval_accuracy = [], []
+    for j in range(factors.shape[1]):
+        model = GradientBoostingClassifier(random_state=seed).fit(codes, factors[:, j])
+        importance[:, j] = np.abs(model.feature_importances_)
+        train_accuracy.append(model.score(codes, factors[:, j]))
+        if eval_codes is not None:
+            eval_accuracy.append(model.score(eval_codes, eval_factors[:, j]))
+    result = {
+        "disentanglement": _weighted_score(importance),
+        "completeness": _weighted_score(importance.T),
+        "informativeness_train": float(np.mean(train_accuracy)),
+    }
+    if eval_codes is not None:
+        result["informativeness_eval"] = float(np.mean(eval_accuracy))
+    return result

@@ -2,6 +2,7 @@
 
 from kerasae.models.autoencoder import Autoencoder
 from kerasae.models.masked import MaskedAutoencoder
+from kerasae.models.tcvae import TotalCorrelationVAE
 from kerasae.models.vae import VariationalAutoencoder
 
-__all__ = ["Autoencoder", "MaskedAutoencoder", "VariationalAutoencoder"]
+__all__ = ["Autoencoder", "MaskedAutoencoder", "TotalCorrelationVAE", "VariationalAutoencoder"]
