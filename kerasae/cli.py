@@ -81,12 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     anomaly.add_argument("--out", default="outputs/anomaly", help="output folder")
 
     generate = commands.add_parser(
-        "generate", help="sample a VAE preset's prior (optionally one class of a cvae)",
+        "generate", help="sample a preset: a VAE's prior or its fitted gmm sampler",
         description="Write samples.npy and, for images, samples.png into --out.")
     generate.add_argument("handle", help="preset name, folder or hf://org/repo")
     generate.add_argument("-n", type=int, default=16, help="number of samples")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--condition", type=int, help="class label for a cvae")
+    generate.add_argument("--sampler", choices=("prior", "gmm"), default="prior",
+                          help="prior: z ~ N(0, I) (VAEs); gmm: the mixture fitted on the "
+                          "training codes, shipped in the preset (any autoencoder that has one)")
     generate.add_argument("--out", default="outputs/generate", help="output folder")
 
     traverse = commands.add_parser(
@@ -301,7 +304,8 @@ def cmd_generate(args) -> int:
     from kerasae.apps import sample, sample_grid
 
     model = kerasae.load(args.handle, compile=False)
-    images = sample(model, args.n, seed=args.seed, condition=args.condition)
+    images = sample(model, args.n, seed=args.seed, condition=args.condition,
+                    sampler=args.sampler)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "samples.npy", images)
