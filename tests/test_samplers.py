@@ -171,3 +171,28 @@ def test_cli_generate_with_the_gmm_sampler(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert cli.main(["generate", "conv_ae_tiny", "--out", str(tmp_path / "x")]) == 2
     assert "no prior to sample from" in capsys.readouterr().err
+
+
+def test_publish_uploads_and_pins_the_sampler(ae, tmp_path, monkeypatch, capsys):
+    """The publish script uploads sampler.npz with the other files, the registry pins its
+    sha256, and a second run finds the Hub copy identical (nothing uploaded)."""
+    from test_publish import FakeHub, publish
+
+    ae.set_sampler(mixture(ae.latent_dim))
+    weights, registry_file = tmp_path / "weights", tmp_path / "zoo.json"
+    kerasae.save_preset(ae, weights / "ae_tiny")
+    ae.set_sampler(None)
+    monkeypatch.setenv("HF_TOKEN", "hf_NotARealToken")
+    assert publish.main(["--sync-registry"], None, weights, registry_file) == 0
+    hub = FakeHub()
+    assert publish.main(["--org", "someone"], hub.Api, weights, registry_file) == 0
+    entry = zoo.read_registry(registry_file)["ae_tiny"]
+    files = hub.repos["someone/ae_tiny"]["commits"][entry.revision]
+    assert files[SAMPLER] == (weights / "ae_tiny" / SAMPLER).read_bytes()
+    assert entry.files[SAMPLER] == json.loads(
+        (weights / "ae_tiny" / METADATA).read_text())["files"][SAMPLER]
+    uploads = hub.names("upload_folder")
+    assert publish.main(["--org", "someone"], hub.Api, weights, registry_file) == 0
+    assert hub.names("upload_folder") == uploads
+    assert publish.main(["--org", "someone", "--dry-run"], None, weights, registry_file) == 0
+    assert "1 presets, 5 files" in capsys.readouterr().out
