@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from kerasae import builders as _builders  # noqa: E402,F401  (registers the variants)
+from kerasae import samplers  # noqa: E402  (GMM code samplers: model.sample(sampler="gmm"))
 from kerasae.export import export  # noqa: E402
 from kerasae.hub import list_models, load, model_info, push, save_preset  # noqa: E402
 from kerasae.models import Autoencoder  # noqa: E402
@@ -18,6 +19,7 @@ __all__ = [
     "model_info",
     "push",
     "register_variant",
+    "samplers",
     "save_preset",
     "variants",
 ]
