@@ -97,8 +97,14 @@ class GaussianMixtureSampler:
         return cls(arrays["weights"], arrays["means"], arrays["covariances"], where)
 
     def to_bytes(self) -> bytes:
+        """The .npz bytes np.load reads, the same for the same mixture (np.savez stamps the
+        current time into the zip, which would change the file's sha256 on every save)."""
         buffer = io.BytesIO()
-        np.savez(buffer, **self.to_arrays())
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            for key, array in self.to_arrays().items():
+                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with archive.open(info, "w") as stream:
+                    np.lib.format.write_array(stream, np.asarray(array), allow_pickle=False)
         return buffer.getvalue()
 
     def save(self, path: str | os.PathLike) -> Path:
