@@ -61,6 +61,14 @@ def test_sampling_is_deterministic_given_the_seed():
     assert not np.allclose(fitted.sample(5, seed=3), fitted.sample(5, seed=4))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         fitted.sample(0)
+    assert fitted.to_bytes() == mixture(4).to_bytes()  # same mixture, same file, same sha256
+
+
+def test_file_round_trip(tmp_path):
+    fitted = mixture(3)
+    loaded = GaussianMixtureSampler.load(fitted.save(tmp_path / "s.npz"))
+    np.testing.assert_array_equal(loaded.covariances, fitted.covariances)
+    np.testing.assert_array_equal(loaded.sample(4, seed=0), fitted.sample(4, seed=0))
 
 
 def test_model_samples_from_its_fitted_mixture(ae):
