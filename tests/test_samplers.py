@@ -86,6 +86,9 @@ def test_model_samples_from_its_fitted_mixture(ae):
     np.testing.assert_array_equal(samples, ae.sample(6, seed=2, sampler="gmm"))
     with pytest.raises(ValueError, match=f"over {ae.latent_dim}-dim codes"):
         ae.set_sampler(mixture(ae.latent_dim + 1))
+    with pytest.warns(UserWarning, match="gmm sampler was dropped"):
+        ae.fit(vectors(16), epochs=1, verbose=0)  # new codes: the old mixture is stale
+    assert ae.code_sampler is None
 
 
 def test_vae_keeps_its_prior_and_gains_gmm(vae):

@@ -8,6 +8,7 @@ loss and a list of penalties. Its objective lives in `compute_loss`, which Keras
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -295,7 +296,15 @@ class Autoencoder(keras.Model):
     # ----- checks on the Keras entry points ---------------------------------------------
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        return super().fit(self._check_fit_data(x), y, *args, **kwargs)
+        """Keras' fit after checking array data. Training moves the codes, so a gmm sampler
+        fitted before is dropped (with a warning) rather than saved stale with the preset."""
+        x = self._check_fit_data(x)
+        if self.code_sampler is not None:
+            warnings.warn("training changes the codes: the model's gmm sampler was dropped; "
+                          "refit it with kerasae.samplers.fit_gmm_sampler(model, x_train).",
+                          stacklevel=2)
+            self.set_sampler(None)
+        return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         return super().evaluate(self._check_fit_data(x), y, *args, **kwargs)
