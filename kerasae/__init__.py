@@ -30,7 +30,7 @@ _PUBLIC = {
     "variants": "kerasae.variants",
 }
 
-__all__ = ["__version__", *sorted(_PUBLIC)]
+__all__ = ["__version__", "samplers", *sorted(_PUBLIC)]
 
 
 def _public(name: str) -> Any:

@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     anomaly.add_argument("--out", default="outputs/anomaly", help="output folder")
 
     generate = commands.add_parser(
-        "generate", help="sample a VAE preset's prior (optionally one class of a cvae)",
+        "generate", help="sample a preset: a VAE's prior or its fitted gmm sampler",
         description="Write samples.npy and, for images, samples.png into --out.")
     generate.add_argument("handle", help="preset name, folder or hf://org/repo")
     generate.add_argument("-n", type=_int_option(1, MAX_SAMPLES), default=16,
@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=_int_option(0, 2**32 - 1), default=0)
     generate.add_argument("--condition", type=_int_option(0),
                           help="class label for a cvae")
+    generate.add_argument("--sampler", choices=("prior", "gmm"), default="prior",
+                          help="prior: z ~ N(0, I) (VAEs); gmm: the mixture fitted on the "
+                          "training codes, shipped in the preset (any autoencoder that has one)")
     generate.add_argument("--out", default="outputs/generate", help="output folder")
 
     traverse = commands.add_parser(
@@ -557,8 +560,9 @@ def cmd_generate(args) -> int:
         raise CommandError(f"-n {args.n} samples of shape {tuple(model.data_shape)} would take "
                            f"{size / 2**30:.1f} GiB; ask for at most "
                            f"{MAX_OUTPUT_BYTES // (size // args.n)}.")
-    _say(f"sampling {args.n} from the prior of {args.handle}")
-    images = sample(model, args.n, seed=args.seed, condition=args.condition)
+    _say(f"sampling {args.n} from the {args.sampler} sampler of {args.handle}")
+    images = sample(model, args.n, seed=args.seed, condition=args.condition,
+                    sampler=args.sampler)
     _make(out)
     np.save(out / "samples.npy", images)
     if _is_image_model(model):

@@ -25,7 +25,7 @@ import kerasae
 from kerasae._checks import file_sha256
 from kerasae.hub import zoo
 from kerasae.hub.integrity import IntegrityError
-from kerasae.hub.preset import PRESET_FILES, read_metadata, verify_preset
+from kerasae.hub.preset import read_metadata, verify_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "weights"
@@ -94,7 +94,7 @@ class Publisher:
         info = self.api.model_info(repo_id, revision=revision, files_metadata=True)
         remote = {s.rfilename: s for s in info.siblings or []}
         same = True
-        for name in PRESET_FILES:
+        for name in zoo.local_entry(folder).file_names:
             sibling = remote.get(name)
             if sibling is None:
                 same = False
@@ -124,10 +124,10 @@ class Publisher:
             else:
                 info = self.api.upload_folder(
                     repo_id=repo_id, repo_type="model", folder_path=str(folder),
-                    allow_patterns=list(PRESET_FILES),
+                    allow_patterns=list(entry.file_names),
                     commit_message=f"kerasae {kerasae.__version__}: {entry.name} ({tag})")
                 commit = info.oid
-                self.say(f"{entry.name}: uploaded {len(PRESET_FILES)} files "
+                self.say(f"{entry.name}: uploaded {len(entry.file_names)} files "
                          f"({human(entry.size)}) to {repo_id} = {commit}")
             self.api.create_tag(repo_id, tag=tag, revision=commit, repo_type="model")
             self.say(f"{entry.name}: tagged {tag}")
@@ -136,7 +136,7 @@ class Publisher:
     def dry_run(self, folder: Path, entry: zoo.Preset) -> None:
         repo_id, tag = f"{self.org}/{entry.name}", release_tag(entry)
         self.say(f"{entry.name} -> {repo_id} ({human(entry.size)})")
-        for name in PRESET_FILES:
+        for name in entry.file_names:
             self.say(f"    {name:18s} {human((folder / name).stat().st_size):>10s}  "
                      f"sha256 {entry.files[name][:12]}")
         if entry.repo_id == repo_id and entry.revision and entry.tag == tag:
@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None, api_factory: Callable[[], Any] | None = 
             for folder, entry in plan:
                 publisher.dry_run(folder, entry)
             total = sum(entry.size for _, entry in plan)
-            print(f"{len(plan)} presets, {len(plan) * len(PRESET_FILES)} files, {human(total)}; "
+            count = sum(len(entry.file_names) for _, entry in plan)
+            print(f"{len(plan)} presets, {count} files, {human(total)}; "
                   "dry run: nothing contacted or written")
             return 0
         if api_factory is None:

@@ -22,13 +22,13 @@ from huggingface_hub import constants
 import kerasae
 from kerasae.data import shipped_sample
 from kerasae.hub import HubUnavailableError, IntegrityError, registry, resolve, zoo
-from kerasae.hub.preset import METADATA, PRESET_FILES, WEIGHTS
+from kerasae.hub.preset import METADATA, PRESET_FILES, SAMPLER, WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = registry.bundled_root()
 ORG = "kerasae-test"
 # Loaded for real (two small ones); every preset is resolved.
-LOADED = ["linear_ae_mnist", "sparse_ae_natural_patches"]
+LOADED = ["linear_ae_mnist", "sparse_ae_natural_patches", "conv_ae_mnist"]  # the last: a sampler
 
 
 def commit_of(name: str) -> str:
@@ -73,7 +73,8 @@ def filled_cache(tmp_path_factory) -> Path:
     """A Hugging Face cache holding every bundled preset at its registry revision."""
     cache = tmp_path_factory.mktemp("hf") / "hub"
     for name in zoo.presets():
-        lay_out(cache, f"{ORG}/{name}", commit_of(name), BUNDLED / name)
+        lay_out(cache, f"{ORG}/{name}", commit_of(name), BUNDLED / name,
+                zoo.presets()[name].file_names)
     return cache
 
 
@@ -107,7 +108,7 @@ def test_registry_matches_the_bundled_metadata():
         assert dict(shipped[name].files) == dict(entry.files), (
             f"{name}: registry is stale; run python scripts/publish.py --sync-registry")
         assert shipped[name].size == entry.size
-        assert set(entry.files) == set(PRESET_FILES)
+        assert set(PRESET_FILES) <= set(entry.files) <= {*PRESET_FILES, SAMPLER}
         meta = json.loads((BUNDLED / name / METADATA).read_text())
         assert {k: entry.files[k] for k in meta["files"]} == meta["files"]
         if shipped[name].revision is not None:  # published: a commit hash, with its repo
@@ -162,6 +163,7 @@ def test_preset_loads_from_the_hub_cache(filled_cache, monkeypatch, name):
     use_hub(monkeypatch, filled_cache)
     model = kerasae.load(name, compile=False)
     assert model.preset_metadata == meta
+    assert (model.code_sampler is not None) == (SAMPLER in meta["files"])
     assert sample_error(model, meta) == pytest.approx(
         meta["sample_check"]["mean_reconstruction_error"], rel=1e-4)
 

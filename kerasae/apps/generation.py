@@ -25,9 +25,11 @@ PARALLEL_TOLERANCE = 1e-6
 # ----- prior samples ----------------------------------------------------------------------
 
 
-def sample(model, n: int, seed: int | None = None, condition=None) -> np.ndarray:
-    """n draws decoded from the model's prior, (n, *data_shape); the same seed gives the same
-    draws. Only models with a prior (VAEs) can do this; a cvae needs `condition` labels."""
+def sample(model, n: int, seed: int | None = None, condition=None,
+           sampler: str = "prior") -> np.ndarray:
+    """n generated examples, (n, *data_shape); the same seed gives the same draws. "prior":
+    z ~ p(z), only models with a prior (VAEs); "gmm": the mixture fitted on training codes
+    (kerasae.samplers), any autoencoder that has one. A cvae needs `condition` labels."""
     n = check_positive_int(n, "n")
     if not callable(getattr(model, "sample", None)):
         raise ValueError(
@@ -35,7 +37,9 @@ def sample(model, n: int, seed: int | None = None, condition=None) -> np.ndarray
             "(vae, beta_vae, cvae) define p(z). For a deterministic autoencoder, decode codes "
             "you choose instead, e.g. with interpolate() or traverse()."
         )
-    return model.sample(n, seed=seed, condition=condition)
+    if sampler == "prior":  # user models with the older sample(n, seed, condition) keep working
+        return model.sample(n, seed=seed, condition=condition)
+    return model.sample(n, seed=seed, condition=condition, sampler=sampler)
 
 
 # ----- interpolation ----------------------------------------------------------------------

@@ -7,7 +7,13 @@ import os
 import keras
 
 from kerasae.hub.integrity import IntegrityError
-from kerasae.hub.preset import load_preset, read_metadata, save_preset, update_metadata
+from kerasae.hub.preset import (
+    load_preset,
+    read_metadata,
+    save_preset,
+    set_preset_sampler,
+    update_metadata,
+)
 from kerasae.hub.registry import PresetStatus, list_models, model_info, preset_status, resolve
 from kerasae.hub.remote import HubUnavailableError, push
 
@@ -35,5 +41,6 @@ __all__ = [
     "read_metadata",
     "resolve",
     "save_preset",
+    "set_preset_sampler",
     "update_metadata",
 ]

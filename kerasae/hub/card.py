@@ -110,6 +110,20 @@ def _use(meta: dict[str, Any], name: str, shape: list) -> list[str]:
         f"Input: shape `(N, {', '.join(str(d) for d in shape)})`, float32. "
         f"Preprocessing: {preprocessing}.",
         "",
+        *_sampler(meta),
+    ]
+
+
+def _sampler(meta: dict[str, Any]) -> list[str]:
+    sampler = meta.get("sampler")
+    if not isinstance(sampler, dict):
+        return []
+    return [
+        f"Generation: `sampler.npz` holds a {sampler.get('n_components')}-component Gaussian "
+        "mixture fitted on the training set's codes (read without pickle, sha256 checked): "
+        '`model.sample(16, seed=0, sampler="gmm")`, or `kerasae generate '
+        f'{meta.get("name")} --sampler gmm`.',
+        "",
     ]
 
 

@@ -1,8 +1,10 @@
-"""The preset folder: config.json, model.weights.h5, README.md (model card), metadata.json.
+"""The preset folder: config.json, model.weights.h5, README.md (model card), metadata.json,
+and sampler.npz when the model has a fitted code sampler (kerasae.samplers).
 
 The same folder is bundled in `weights/`, shipped inside the wheel and uploaded to the Hub.
 Loading never unpickles: the config is JSON deserialised with Keras' safe_mode on and the
-weights are plain HDF5 arrays, each file checked against its sha256 first.
+weights are plain HDF5 arrays, the sampler a .npz of plain arrays read with allow_pickle=False,
+each file checked against its sha256 first.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from kerasae.hub.integrity import (
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, CARD, METADATA = "config.json", "model.weights.h5", "README.md", "metadata.json"
 PRESET_FILES = (CONFIG, WEIGHTS, CARD, METADATA)
+SAMPLER = "sampler.npz"
+OPTIONAL_FILES = (SAMPLER,)  # listed in metadata "files" (with its sha256) when present
+_KEEP = object()
 
 
 def save_preset(model: keras.Model, directory: str | os.PathLike,
@@ -70,14 +75,28 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     # is a torch-only module) and saves the optimiser's variables when the model is compiled.
     config.pop("compile_config", None)
     optimizer = getattr(model, "optimizer", None)
+    sampler = getattr(model, "code_sampler", None)
     with atomic_directory(directory, is_preset, overwrite, "preset") as tmp:
         (tmp / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
         keras.saving.save_weights(model, tmp / WEIGHTS,
                                   objects_to_skip=[optimizer] if optimizer is not None else None)
-        (tmp / CARD).write_text(model_card(meta))
-        meta["files"] = {name: sha256(tmp / name) for name in (CONFIG, WEIGHTS, CARD)}
-        (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        _write_card_and_metadata(tmp, meta, sampler)
     return directory
+
+
+def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> None:
+    """sampler.npz (when there is a sampler), the card, then metadata.json listing the sha256
+    of every other file."""
+    names = [CONFIG, WEIGHTS, CARD]
+    if sampler is not None:
+        (tmp / SAMPLER).write_bytes(sampler.to_bytes())
+        names.append(SAMPLER)
+        meta["sampler"] = {"kind": sampler.kind, "n_components": sampler.n_components}
+    else:
+        meta.pop("sampler", None)
+    (tmp / CARD).write_text(model_card(meta))
+    meta["files"] = {name: sha256(tmp / name) for name in names}
+    (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
 def _user_metadata(metadata: Any) -> dict[str, Any]:
@@ -109,21 +128,54 @@ def is_preset(folder: Path) -> bool:
 
 def update_metadata(directory: str | os.PathLike, **fields: Any) -> dict[str, Any]:
     """Change metadata fields (e.g. metrics after evaluation) and regenerate the model card,
-    atomically, keeping config.json and the weights byte for byte."""
+    atomically, keeping config.json, the weights and the sampler byte for byte."""
+    return _rewrite(directory, fields, _KEEP)
+
+
+def set_preset_sampler(directory: str | os.PathLike, sampler: Any,
+                       **fields: Any) -> dict[str, Any]:
+    """Add (or replace, or with None remove) a preset's sampler.npz and change metadata
+    `fields`, atomically, keeping config.json and the weights byte for byte."""
+    if sampler is not None and not callable(getattr(sampler, "to_bytes", None)):
+        raise ValueError(f"sampler must be a kerasae.samplers.GaussianMixtureSampler or None; "
+                         f"got {type(sampler).__name__}.")
+    directory = Path(directory)
+    latent_dim = read_metadata(directory).get("latent_dim")
+    if sampler is not None and latent_dim is not None and sampler.latent_dim != latent_dim:
+        raise ValueError(f"the sampler draws {sampler.latent_dim}-dim codes; {directory} has "
+                         f"latent_dim {latent_dim}.")
+    return _rewrite(directory, fields, sampler)
+
+
+def _rewrite(directory: str | os.PathLike, fields: dict[str, Any], sampler: Any
+             ) -> dict[str, Any]:
     import shutil
 
     directory = Path(directory)
     meta = read_metadata(directory)
     verify_preset(directory, meta)
+    if sampler is _KEEP:
+        sampler = read_sampler(directory, meta)
     meta.update(_user_metadata(fields))
     check_metadata(meta, "the fields given", ValueError)
     with atomic_directory(directory, is_preset, False, "preset") as tmp:
         for name in (CONFIG, WEIGHTS):
             shutil.copy2(directory / name, tmp / name)
-        (tmp / CARD).write_text(model_card(meta))
-        meta["files"] = {name: sha256(tmp / name) for name in (CONFIG, WEIGHTS, CARD)}
-        (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        _write_card_and_metadata(tmp, meta, sampler)
     return meta
+
+
+def read_sampler(directory: Path, meta: dict[str, Any]):
+    """The preset's fitted code sampler (None when it has none), read without pickle; call
+    after `verify_preset`."""
+    if SAMPLER not in meta.get("files", {}):
+        return None
+    from kerasae.samplers import GaussianMixtureSampler
+
+    try:
+        return GaussianMixtureSampler.load(directory / SAMPLER)
+    except ValueError as error:
+        raise IntegrityError(str(error)) from None
 
 
 def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
@@ -131,11 +183,19 @@ def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
     file list was emptied cannot switch the checks off."""
     files = meta.get("files")
     expected = {CONFIG, WEIGHTS, CARD}
-    if not isinstance(files, dict) or set(files) != expected:
+    if not isinstance(files, dict) or not expected <= set(files) <= expected | set(
+            OPTIONAL_FILES):
         raise IntegrityError(
-            f"{directory / METADATA} must list the sha256 of {sorted(expected)}; it lists "
+            f"{directory / METADATA} must list the sha256 of {sorted(expected)} (and of "
+            f"{', '.join(OPTIONAL_FILES)} when present); it lists "
             f"{sorted(files) if isinstance(files, dict) else files!r}."
         )
+    for name in OPTIONAL_FILES:
+        if name not in files and ((directory / name).exists() or (directory / name).is_symlink()):
+            raise IntegrityError(
+                f"{directory / name} is not listed in {directory / METADATA} with a sha256, so "
+                "it cannot be trusted; remove it or save the preset again."
+            )
     verify_files(directory, files)
 
 
@@ -244,6 +304,9 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
             f"{', ...' if len(bad) > 5 else ''}; kerasae never loads such weights (they came "
             "from a training run that diverged)."
         )
+    sampler = read_sampler(directory, meta)
+    if sampler is not None:
+        model.set_sampler(sampler)
     model.preset_metadata = meta
     if compile:
         model.compile(optimizer="adam")

@@ -10,7 +10,7 @@ from typing import Any, Literal, overload
 
 from kerasae._checks import closest
 from kerasae.hub import zoo
-from kerasae.hub.preset import METADATA, PRESET_FILES, read_metadata
+from kerasae.hub.preset import METADATA, OPTIONAL_FILES, PRESET_FILES, read_metadata
 
 Status = Literal["bundled", "cached", "remote", "unpublished"]
 
@@ -73,7 +73,8 @@ def preset_status(names: list[str] | None = None) -> list[PresetStatus]:
             status = "cached" if _in_cache(entry) else "remote"
         size = entry.size if entry else 0
         if root is not None and name in bundled and not size:
-            size = sum((root / name / f).stat().st_size for f in PRESET_FILES)
+            size = sum((root / name / f).stat().st_size for f in (*PRESET_FILES, *OPTIONAL_FILES)
+                       if (root / name / f).is_file())
         records.append(PresetStatus(name, status, repo_id, revision, size))
     return records
 
@@ -85,7 +86,7 @@ def _in_cache(entry: zoo.Preset) -> bool:
         return False
     return all(
         isinstance(try_to_load_from_cache(entry.repo_id, name, revision=entry.revision), str)
-        for name in PRESET_FILES
+        for name in entry.file_names
     )
 
 
@@ -95,10 +96,10 @@ def model_info(name: str) -> dict[str, Any]:
     return read_metadata(preset_path(_check_name(name), files=(METADATA,)))
 
 
-def preset_path(name: str, files: tuple[str, ...] = PRESET_FILES) -> Path:
+def preset_path(name: str, files: tuple[str, ...] | None = None) -> Path:
     """A preset name -> its folder: the bundled copy when there is one, else the registry's
     revision from the Hugging Face cache (downloaded on first use, hashes checked; only
-    `files` of it)."""
+    `files` of it; None: all)."""
     root = bundled_root()
     if root is not None and name in bundled_names():
         return root / name

@@ -12,7 +12,13 @@ from typing import Any
 import keras
 
 from kerasae.hub.integrity import IntegrityError, verify_files
-from kerasae.hub.preset import PRESET_FILES, read_metadata, save_preset, verify_preset
+from kerasae.hub.preset import (
+    OPTIONAL_FILES,
+    PRESET_FILES,
+    read_metadata,
+    save_preset,
+    verify_preset,
+)
 from kerasae.hub.zoo import Preset
 
 _HANDLE = re.compile(r"^hf://(?P<repo>[\w.\-]+/[\w.\-]+)(@(?P<revision>[\w.\-/]+))?$")
@@ -39,10 +45,10 @@ def download(handle: str) -> Path:
     return _snapshot(repo_id, revision, handle)
 
 
-def download_preset(preset: Preset, files: tuple[str, ...] = PRESET_FILES) -> Path:
+def download_preset(preset: Preset, files: tuple[str, ...] | None = None) -> Path:
     """A zoo preset that is not bundled: its registry revision from huggingface_hub's cache,
     downloaded on first use, every file checked against the registry's sha256. `files`: fewer
-    than all (metadata.json alone for `model_info`) fetches only those."""
+    than all (metadata.json alone for `model_info`) fetches only those; None: all of them."""
     if preset.repo_id is None or preset.revision is None:
         raise ValueError(
             f"preset {preset.name!r} is not bundled with this installation and has not been "
@@ -50,9 +56,8 @@ def download_preset(preset: Preset, files: tuple[str, ...] = PRESET_FILES) -> Pa
             "Install the full kerasae wheel, which bundles the presets."
         )
     handle = f"hf://{preset.repo_id}@{preset.revision}"
-    if set(preset.files) != set(PRESET_FILES):
-        raise IntegrityError(f"the registry entry of {preset.name!r} lists "
-                             f"{sorted(preset.files)}; expected {sorted(PRESET_FILES)}.")
+    preset.check_files()
+    files = preset.file_names if files is None else files
     folder = _snapshot(preset.repo_id, preset.revision, handle, name=preset.name, files=files)
     try:
         verify_files(folder, {name: preset.files[name] for name in files})
@@ -147,6 +152,6 @@ def push(
             folder_path=str(folder),
             repo_type="model",
             revision=revision,
-            allow_patterns=list(PRESET_FILES),
+            allow_patterns=[*PRESET_FILES, *(f for f in OPTIONAL_FILES if f in meta["files"])],
             commit_message=commit_message or f"Upload {meta.get('name', repo_id)} with kerasae",
         )

@@ -1,5 +1,5 @@
 """The zoo's registry: each preset name -> its Hub repository, the revision to download and the
-sha256 of each of its four files.
+sha256 of each of its files (four, and sampler.npz for a preset that ships a fitted sampler).
 
 The data lives in `zoo.json` beside this module, written by `python scripts/publish.py
 --sync-registry` (file hashes, from weights/*/metadata.json) and `scripts/publish.py --org ORG`
@@ -20,7 +20,7 @@ from typing import Any
 
 from kerasae._checks import file_sha256
 from kerasae.hub.integrity import IntegrityError
-from kerasae.hub.preset import CARD, CONFIG, METADATA, PRESET_FILES, WEIGHTS
+from kerasae.hub.preset import CARD, CONFIG, METADATA, OPTIONAL_FILES, PRESET_FILES, WEIGHTS
 
 REGISTRY = Path(__file__).resolve().with_name("zoo.json")
 REGISTRY_FORMAT = 1
@@ -28,16 +28,31 @@ REGISTRY_FORMAT = 1
 
 @dataclass(frozen=True)
 class Preset:
-    """One zoo entry. `files`: sha256 of config.json, model.weights.h5, README.md and
-    metadata.json (the last one pins the others, whose hashes metadata.json records)."""
+    """One zoo entry. `files`: sha256 of config.json, model.weights.h5, README.md,
+    metadata.json and, when the preset has one, sampler.npz (metadata.json pins the others,
+    whose hashes it records)."""
 
     name: str
     files: Mapping[str, str]
     repo_id: str | None = None
     revision: str | None = None  # a commit hash once published; None: not published yet
     tag: str | None = None  # the release tag that points at `revision`
-    size: int = 0  # bytes of the four files together
+    size: int = 0  # bytes of the files together
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys this kerasae does not know
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        """The preset's files: the four of every preset, then its optional ones."""
+        return (*PRESET_FILES, *(name for name in OPTIONAL_FILES if name in self.files))
+
+    def check_files(self) -> None:
+        """Refuse an entry that does not list the four files (plus only known optional ones)."""
+        names = set(self.files)
+        if not set(PRESET_FILES) <= names <= set(PRESET_FILES) | set(OPTIONAL_FILES):
+            raise IntegrityError(
+                f"the registry entry of {self.name!r} lists {sorted(names)}; expected "
+                f"{sorted(PRESET_FILES)}, plus {', '.join(OPTIONAL_FILES)} when it has one."
+            )
 
     @property
     def published(self) -> bool:
@@ -93,16 +108,18 @@ def local_entry(folder: Path) -> Preset:
     each checked against the file on disk (a stale metadata.json is refused, not recorded)."""
     meta = json.loads((folder / METADATA).read_text())
     recorded = meta.get("files") or {}
-    if set(recorded) != {CONFIG, WEIGHTS, CARD}:
+    required = {CONFIG, WEIGHTS, CARD}
+    if not required <= set(recorded) <= required | set(OPTIONAL_FILES):
         raise IntegrityError(f"{folder / METADATA} lists files {sorted(recorded)}; expected "
-                             f"{sorted([CONFIG, WEIGHTS, CARD])}.")
+                             f"{sorted(required)} (plus {', '.join(OPTIONAL_FILES)} when "
+                             "present).")
     files = {**recorded, METADATA: file_sha256(folder / METADATA)}
     for name, digest in recorded.items():
         actual = file_sha256(folder / name)
         if actual != digest:
             raise IntegrityError(f"{folder / name} has sha256 {actual}; its metadata.json records "
                                  f"{digest}. Regenerate the preset (or its metadata) first.")
-    size = sum((folder / name).stat().st_size for name in PRESET_FILES)
+    size = sum((folder / name).stat().st_size for name in files)
     return Preset(name=folder.name, files=files, size=size)
 
 

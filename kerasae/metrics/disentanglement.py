@@ -344,7 +344,7 @@ def dci_disentanglement(codes, factors, eval_codes=None, eval_factors=None, *,
     log base latent). Informativeness: the classifiers' mean accuracy (on eval_codes /
     eval_factors when given). All in [0, 1]; disentanglement is ~1 when each dimension
     predicts one factor only. codes: (N, latent); factors: (N, num_factors) discrete values.
-    Needs scikit-learn (pip install "kerasae[metrics]"). Deterministic given `seed`.
+    Needs scikit-learn (a dependency of kerasae). Deterministic given `seed`.
     Returns {"disentanglement", "completeness", "informativeness_train"[,
     "informativeness_eval"]}.
     """
@@ -353,7 +353,7 @@ def dci_disentanglement(codes, factors, eval_codes=None, eval_factors=None, *,
     except ImportError:
         raise ValueError(
             'dci_disentanglement needs scikit-learn; install it with pip install '
-            '"kerasae[metrics]".'
+            '"scikit-learn".'
         ) from None
     codes, factors = _codes_and_factors(codes, factors)
     if (eval_codes is None) != (eval_factors is None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,6 +168,55 @@ class Autoencoder(keras.Model):
         """One anomaly score per example, shape (N,): its reconstruction loss term."""
         return self._run("reconstruction_error", self._inputs_for(x, condition), batch_size)
 
+    # ----- generation ---------------------------------------------------------------------
+
+    SAMPLERS = ("prior", "gmm")
+
+    @property
+    def code_sampler(self):
+        """The fitted code sampler used by `sample(n, sampler="gmm")` (None until one is set
+        with `set_sampler` or `kerasae.samplers.fit_gmm_sampler`, or loaded with a preset)."""
+        return self.__dict__.get("_code_sampler")
+
+    def set_sampler(self, sampler) -> None:
+        """Attach a fitted code sampler (a `kerasae.samplers.GaussianMixtureSampler`), or None
+        to drop it; `save_preset` then ships it as sampler.npz."""
+        if sampler is not None:
+            dim = getattr(sampler, "latent_dim", None)
+            if not callable(getattr(sampler, "sample", None)) or dim != self.latent_dim:
+                raise ValueError(
+                    f"the sampler must be a fitted kerasae sampler over {self.latent_dim}-dim "
+                    f"codes (kerasae.samplers.fit_gmm_sampler); got {sampler!r:.80}."
+                )
+        self.__dict__["_code_sampler"] = sampler  # plain attribute: not tracked by Keras
+
+    def sample(self, n: int, seed: int | None = None, sampler: str = "prior", condition=None,
+               batch_size: int = 256) -> np.ndarray:
+        """n generated examples, decoder means of codes drawn from `sampler`: "prior" (VAEs:
+        z ~ N(0, I)) or "gmm" (the mixture fitted on training codes, which any autoencoder
+        can use). The same seed gives the same samples on every backend (numpy draws)."""
+        n = check_positive_int(n, "n")
+        check_choice(sampler, self.SAMPLERS, "sampler")
+        if sampler == "prior":
+            z = self._prior_codes(n, seed)
+        else:
+            if self.code_sampler is None:
+                raise ValueError(
+                    f"{type(self).__name__} ({self.variant or 'custom'}) has no fitted gmm "
+                    "sampler. Fit one on training data first: kerasae.samplers."
+                    "fit_gmm_sampler(model, x_train), then save_preset ships it."
+                )
+            z = self.code_sampler.sample(n, seed)
+        return self.decode(z.astype("float32"), batch_size=batch_size, condition=condition)
+
+    def _prior_codes(self, n: int, seed: int | None) -> np.ndarray:
+        raise ValueError(
+            f"{type(self).__name__} ({self.variant or 'custom'}) has no prior to sample from: "
+            "only variational autoencoders (vae, beta_vae, cvae) define p(z). Fit a mixture on "
+            "its training codes (kerasae.samplers.fit_gmm_sampler) and use sampler='gmm', or "
+            "decode codes you choose (interpolate() or traverse())."
+        )
+
     def _inputs_for(self, x, condition):
         return self._with_condition(self.check_inputs(x), condition)
 
@@ -263,7 +313,9 @@ class Autoencoder(keras.Model):
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """Keras' fit, with the data (numpy or streamed) checked like the numpy methods' and
-        a non-finite loss stopping training (see `kerasae.models._guards`)."""
+        a non-finite loss stopping training (see `kerasae.models._guards`). Training moves
+        the codes, so a gmm sampler fitted before is dropped (with a warning) rather than
+        saved stale with the preset."""
         call = _bind(super().fit, x, y, *args, **kwargs)
         arguments, check = call.arguments, self.input_check()
         _check_counts(arguments, ("batch_size", "steps_per_epoch", "validation_batch_size",
@@ -275,6 +327,11 @@ class Autoencoder(keras.Model):
         if arguments.get("validation_data") is not None:
             arguments["validation_data"] = _checked_validation(arguments["validation_data"],
                                                                check)
+        if self.code_sampler is not None:
+            warnings.warn("training changes the codes: the model's gmm sampler was dropped; "
+                          "refit it with kerasae.samplers.fit_gmm_sampler(model, x_train).",
+                          stacklevel=2)
+            self.set_sampler(None)
         guard = FiniteLoss()
         callbacks = arguments.get("callbacks")
         if not isinstance(callbacks, keras.callbacks.CallbackList):

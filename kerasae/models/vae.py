@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice, check_data, check_labels, check_positive_int
+from kerasae._checks import check_choice, check_data, check_labels
 from kerasae.layers import Sampling
 from kerasae.models._inputs import InputCheck
 from kerasae.models.autoencoder import Autoencoder
@@ -217,14 +217,9 @@ class VariationalAutoencoder(Autoencoder):
         inputs = [x, *self._with_condition(z, condition)]
         return cache["log_likelihood"].predict(inputs, batch_size=batch_size, verbose=0)
 
-    def sample(self, n: int, seed: int | None = None, condition=None, batch_size: int = 256):
-        """n draws from p(x) = E_z p(x | z), z ~ N(0, I), returned as decoder means.
-
-        The same seed gives the same samples on every backend (the noise comes from numpy).
-        """
-        n = check_positive_int(n, "n (the number of samples)")
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.decode(z.astype("float32"), batch_size=batch_size, condition=condition)
+    def _prior_codes(self, n: int, seed: int | None) -> np.ndarray:
+        """z ~ N(0, I): what `sample(n, sampler="prior")` decodes."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim))
 
     # ----- serialisation ------------------------------------------------------------------
 
