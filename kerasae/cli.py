@@ -217,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command: exit status 0, or one line on stderr and 2 (a failure the user can
-    fix) or 1 (a bug in kerasae)."""
+    """Run one command: exit status 0, or one line on stderr and exit status 2 (every failure,
+    as DESIGN.md's contract says; a bug in kerasae says "internal error" in that line)."""
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         if not known and os.environ.get("KERASAE_DEBUG"):
             raise
         print(f"kerasae {args.command}: error: {message}", file=sys.stderr)
-        return 2 if known else 1
+        return 2
 
 
 def _describe(error: BaseException) -> tuple[bool, str]:
@@ -239,7 +239,7 @@ def _describe(error: BaseException) -> tuple[bool, str]:
     Bad values and data (ValueError, IntegrityError), files (OSError: missing, existing,
     unreadable, not an image), corrupt archives and memory are the user's to fix; network
     failures of huggingface_hub (httpx or requests errors) become "cannot reach the Hub".
-    Anything else is a bug in kerasae: one line too, exit status 1, the traceback with
+    Anything else is a bug in kerasae: one line too (still exit status 2), the traceback with
     KERASAE_DEBUG=1.
     """
     names = {(c.__module__.split(".")[0], c.__name__) for c in type(error).__mro__}

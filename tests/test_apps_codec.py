@@ -186,7 +186,7 @@ def test_crafted_codes_with_a_valid_checksum_are_refused(x):
     body = bytearray(data[:-4])
     start = 24 + 4  # header, fingerprint, one u32 of data shape
     body[start: start + 24] = np.full(6, 3e38, "<f4").tobytes()
-    with pytest.raises(ValueError, match="non-finite output"):
+    with pytest.raises(ValueError, match="non-finite output|NaN or infinite values"):
         decompress(model, _with_crc(bytes(body)))
     body[start: start + 4] = np.array([np.nan], "<f4").tobytes()
     with pytest.raises(ValueError, match="finite"):

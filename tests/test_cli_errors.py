@@ -140,13 +140,13 @@ def test_push_without_network_says_the_hub_is_unreachable(tmp_path, monkeypatch,
     assert_one_line_failure(code, err, "no preset folder")
 
 
-def test_a_bug_is_one_line_with_status_1(monkeypatch, capsys):
+def test_a_bug_is_one_line_with_status_2(monkeypatch, capsys):
     def broken(args):
         raise TypeError("oops")
 
     monkeypatch.setitem(cli.COMMANDS, "list", broken)
     code, _, err = run(["list"], capsys)
-    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "internal error (TypeError: oops)" in err
 
 
