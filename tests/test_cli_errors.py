@@ -62,7 +62,7 @@ def test_bad_inputs_create_nothing(tmp_path, digits, capsys):
     np.save(tmp_path / "wrong.npy", np.zeros((2, 9, 9, 1), "float32"))
     cases = [
         (["reconstruct", "ae_mnist", tmp_path / "missing.npy"], ("missing.npy", "does not exist")),
-        (["reconstruct", "ae_mnist", tmp_path], ("is a folder",)),
+        (["reconstruct", "ae_mnist", tmp_path], ("fake.png", "could not be read as an image")),
         (["reconstruct", "ae_mnist", tmp_path / "empty.npz"], ("empty.npz", "no arrays")),
         (["reconstruct", "ae_mnist", tmp_path / "objects.npy"], ("objects.npy",)),
         (["reconstruct", "ae_mnist", tmp_path / "fake.png"], ("fake.png",)),

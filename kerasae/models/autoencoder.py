@@ -195,7 +195,7 @@ class Autoencoder(keras.Model):
         """n generated examples, decoder means of codes drawn from `sampler`: "prior" (VAEs:
         z ~ N(0, I)) or "gmm" (the mixture fitted on training codes, which any autoencoder
         can use). The same seed gives the same samples on every backend (numpy draws)."""
-        n = check_positive_int(n, "n")
+        n = check_positive_int(n, "n (the number of samples)")
         check_choice(sampler, self.SAMPLERS, "sampler")
         if sampler == "prior":
             z = self._prior_codes(n, seed)
