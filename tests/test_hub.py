@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import pytest
 import yaml
+from hub_cache import add_snapshot
 from huggingface_hub import ModelCard
 from variant_specs import SPECS, fit_inputs, method_kwargs
 
@@ -90,29 +91,12 @@ def front_matter(card_text: str) -> dict:
     return yaml.safe_load(yaml_text)
 
 
-def git_blob_sha1(data: bytes) -> str:
-    """The name huggingface_hub gives a regular (non-LFS) file's blob: its git object id."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def hf_cache_repo(cache: Path, repo_id: str, snapshots: dict[str, Path], main: str) -> Path:
-    """Lay out presets ({commit: preset folder}) exactly as huggingface_hub caches a downloaded
-    repo: blobs named by their etag (sha256 for LFS files, the git blob id for the others),
-    refs/main holding the `main` commit (no newline), and snapshots/<commit>/<file> as relative
-    symlinks into blobs/."""
-    storage = cache / ("models--" + repo_id.replace("/", "--"))
-    (storage / "blobs").mkdir(parents=True)
-    (storage / "refs").mkdir()
-    (storage / "refs" / "main").write_text(main)
+    """Presets ({commit: preset folder}) cached as huggingface_hub caches a downloaded repo,
+    refs/main holding the `main` commit."""
     for commit, preset in snapshots.items():
-        snapshot = storage / "snapshots" / commit
-        snapshot.mkdir(parents=True)
-        for name in PRESET_FILES:
-            data = (preset / name).read_bytes()
-            blob = hashlib.sha256(data).hexdigest() if name == WEIGHTS else git_blob_sha1(data)
-            (storage / "blobs" / blob).write_bytes(data)
-            (snapshot / name).symlink_to(Path("..", "..", "blobs", blob))
-    return storage
+        add_snapshot(cache, repo_id, commit, preset, main=main)
+    return cache / ("models--" + repo_id.replace("/", "--"))
 
 
 def tree(folder: Path) -> list[str]:

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hub_cache import add_snapshot
 from huggingface_hub import constants
 
 import kerasae
@@ -35,27 +36,9 @@ def commit_of(name: str) -> str:
     return hashlib.sha1(name.encode()).hexdigest()
 
 
-def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def lay_out(cache: Path, repo_id: str, commit: str, preset: Path,
             files: tuple[str, ...] = PRESET_FILES) -> Path:
-    """One repo in a Hugging Face cache as huggingface_hub writes it: blobs named by etag
-    (sha256 for LFS files, the git blob id for the rest), refs/main, and snapshots/<commit>/
-    holding relative symlinks into blobs/."""
-    storage = cache / ("models--" + repo_id.replace("/", "--"))
-    snapshot = storage / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    (storage / "blobs").mkdir(exist_ok=True)
-    (storage / "refs").mkdir(exist_ok=True)
-    (storage / "refs" / "main").write_text(commit)
-    for name in files:
-        data = (preset / name).read_bytes()
-        blob = hashlib.sha256(data).hexdigest() if name == WEIGHTS else git_blob_sha1(data)
-        (storage / "blobs" / blob).write_bytes(data)
-        (snapshot / name).symlink_to(Path("..", "..", "blobs", blob))
-    return snapshot
+    return add_snapshot(cache, repo_id, commit, preset, files)
 
 
 def published(entries: dict[str, zoo.Preset]) -> dict[str, zoo.Preset]:

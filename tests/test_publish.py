@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hub_cache import git_blob_sha1
 from huggingface_hub.hf_api import BlobLfsInfo, GitRefInfo, GitRefs, RepoSibling
 
 import kerasae
@@ -101,7 +102,7 @@ class FakeHub:
         if name.endswith(".h5"):
             lfs = BlobLfsInfo(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                               pointer_size=130)
-        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        blob = git_blob_sha1(data)
         return RepoSibling(rfilename=name, size=len(data), blob_id=blob, lfs=lfs)
 
     def names(self, call: str) -> list[str]:
