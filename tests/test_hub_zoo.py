@@ -16,6 +16,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 from hub_cache import add_snapshot
 from huggingface_hub import constants
@@ -300,3 +301,20 @@ def test_slim_wheel_has_no_weights(tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     assert zoo.read_registry(site / "kerasae" / "hub" / "zoo.json") == zoo.presets()
+
+
+def test_hf_handle_of_a_preset_with_a_sampler_fetches_it(monkeypatch, tmp_path):
+    """Fails if hf://org/repo takes only the four required files: a preset that ships a
+    sampler.npz would then be refused as incomplete (or load without its sampler)."""
+    cache = tmp_path / "cache"
+    commit = commit_of("with-sampler")
+    add_snapshot(cache, "org/conv", commit, BUNDLED / "conv_ae_mnist", (*PRESET_FILES, SAMPLER))
+    use_hub(monkeypatch, cache)
+    asked = []  # offline, the cache answers whatever is asked: check what would be downloaded
+    real = huggingface_hub.snapshot_download
+    monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                        lambda *a, **k: asked.append(k["allow_patterns"]) or real(*a, **k))
+    model = kerasae.load(f"hf://org/conv@{commit}", compile=False)
+    assert asked and SAMPLER in asked[0], asked
+    assert model.code_sampler is not None
+    assert model.sample(2, seed=0, sampler="gmm").shape == (2, 28, 28, 1)

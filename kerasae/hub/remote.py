@@ -69,7 +69,7 @@ def download_preset(preset: Preset, files: tuple[str, ...] | None = None) -> Pat
 
 
 def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None = None,
-              files: tuple[str, ...] = PRESET_FILES) -> Path:
+              files: tuple[str, ...] = (*PRESET_FILES, *OPTIONAL_FILES)) -> Path:
     """The cached snapshot folder holding `files` of repo_id@revision (huggingface_hub's
     errors turned into one message saying what to do)."""
     from huggingface_hub import constants, hf_hub_download, snapshot_download
