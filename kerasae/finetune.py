@@ -80,7 +80,8 @@ def finetune(
     import kerasae
     from kerasae._checks import check_positive_int as positive_int
     from kerasae.hub import read_metadata, resolve
-    from kerasae.hub.card import licence_rank
+    from kerasae.hub.card import licence_fields, licence_rank
+    from kerasae.hub.preset import _lineage_entry
 
     say = log or (lambda line: None)
     out = Path(out)
@@ -142,17 +143,9 @@ def finetune(
     after = _evaluate(model, validation)
     logs = {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
-    lineage_entry = {
-        "name": parent.get("name"),
-        "handle": os.fspath(preset),
-        "base_model": _hub_id(preset, parent),
-        "weights_sha256": (parent.get("files") or {}).get("model.weights.h5"),
-        "dataset": parent.get("dataset"),
-        **{k: parent[k] for k in ("licence", "licence_id", "licence_name", "licence_link")
-           if parent.get(k)},
-    }
-    licence = {k: parent[k] for k in ("licence", "licence_id", "licence_name", "licence_link")
-               if parent.get(k)}
+    lineage_entry = {**_lineage_entry(parent), "handle": os.fspath(preset),
+                     "base_model": _hub_id(preset, parent)}
+    licence = licence_fields(parent)
     if licence_id and licence_rank(licence_id) > licence_rank(licence.get("licence_id")):
         licence = {"licence_id": licence_id}
     if data_licence:

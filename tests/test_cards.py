@@ -10,6 +10,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 import kerasae
+from kerasae.hub import read_metadata
 from kerasae.hub.card import HUB_DATASETS, card_data, licence_fields, model_card
 
 HUB_LICENCES = {"apache-2.0", "mit", "cc-by-sa-3.0", "cc-by-4.0", "cc-by-nc-4.0", "other"}
@@ -113,3 +114,16 @@ def test_most_restrictive_licence_in_the_lineage_applies():
     assert licence_fields({"licence_id": "mit", "lineage": lineage})["licence_id"] == "other"
     assert licence_fields({"licence_id": "other", "licence": "mine", "lineage": lineage})[
         "licence"] == "mine"
+
+
+def test_a_preset_saved_from_a_preset_keeps_the_parents_licence(tmp_path):
+    """save_preset records the parent's licence in the lineage, so the child's card states it
+    (not no licence at all) without going through kerasae finetune."""
+    parent = kerasae.model_info("sparse_ae_natural_patches")
+    assert parent["licence_id"] == "other" and parent.get("licence_name")
+    model = kerasae.load("sparse_ae_natural_patches", compile=False)
+    child = kerasae.save_preset(model, tmp_path / "child")
+    meta = read_metadata(child)
+    assert licence_fields(meta) == licence_fields(parent)
+    data = ModelCard((child / "README.md").read_text()).data
+    assert data.license == "other" and data.license_name == parent["licence_name"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import keras
 
-from kerasae.hub.card import model_card
+from kerasae.hub.card import licence_fields, model_card
 from kerasae.hub.integrity import (
     IntegrityError,
     atomic_directory,
@@ -332,8 +332,11 @@ def _base_metadata(model: keras.Model, name: str) -> dict[str, Any]:
 
 
 def _lineage_entry(parent: dict[str, Any]) -> dict[str, Any]:
+    """What a child preset records of its parent, the parent's licence among it (the child's
+    card applies the most restrictive licence in its lineage)."""
     return {
         "name": parent.get("name"),
-        "weights_sha256": parent.get("files", {}).get(WEIGHTS),
+        "weights_sha256": (parent.get("files") or {}).get(WEIGHTS),
         "dataset": parent.get("dataset"),
+        **licence_fields(parent),
     }
