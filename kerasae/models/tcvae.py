@@ -72,14 +72,21 @@ class TotalCorrelationVAE(VariationalAutoencoder):
         seed: int | None = None,
         **kwargs,
     ):
-        for unused in ("kl_warmup_steps", "free_bits", "capacity_max", "capacity_steps",
-                       "num_classes"):
-            kwargs.pop(unused, None)
+        given = sorted(set(kwargs) & set(self.NOT_TAKEN))
+        if given:
+            raise ValueError(
+                f"beta_tcvae does not take {given}: its objective is reconstruction + alpha * MI "
+                "+ beta * TC + gamma * dimension-wise KL (options alpha, beta, gamma, "
+                f"dataset_size); got {({k: kwargs[k] for k in given})}."
+            )
         self.alpha = float(alpha)
         self.gamma = float(gamma)
         self.dataset_size = None if dataset_size is None else int(dataset_size)
         super().__init__(encoder, decoder, likelihood=likelihood,
                          observation_std=observation_std, beta=beta, seed=seed, **kwargs)
+
+    # VariationalAutoencoder options that the decomposed objective replaces or does not use.
+    NOT_TAKEN = ("kl_warmup_steps", "free_bits", "capacity_max", "capacity_steps", "num_classes")
 
     def loss_term_names(self) -> list[str]:
         return ["reconstruction_loss", "mi_loss", "tc_loss", "dim_kl_loss"]
@@ -98,8 +105,7 @@ class TotalCorrelationVAE(VariationalAutoencoder):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        for key in ("kl_warmup_steps", "free_bits", "capacity_max", "capacity_steps",
-                    "num_classes"):
+        for key in self.NOT_TAKEN:
             config.pop(key)
         config.update(alpha=self.alpha, gamma=self.gamma, dataset_size=self.dataset_size)
         return config
