@@ -134,11 +134,7 @@ def fit_gmm(codes, n_components: int = 10, seed: int = 0,
             covariance_type: str = "full") -> GaussianMixtureSampler:
     """A mixture fitted on `codes` (N, D) with scikit-learn's GaussianMixture (EM, k-means init).
     Needs scikit-learn (a dependency of kerasae) at fit time only."""
-    try:
-        from sklearn.mixture import GaussianMixture
-    except ImportError:
-        raise ValueError("fitting a GMM sampler needs scikit-learn: pip install "
-                         "'scikit-learn' (sampling from a fitted one does not).") from None
+    from sklearn.mixture import GaussianMixture  # imported on use: it is slow
     codes = np.asarray(codes, dtype="float64")
     n_components = check_positive_int(n_components, "n_components")
     if codes.ndim != 2 or len(codes) < n_components or not np.isfinite(codes).all():

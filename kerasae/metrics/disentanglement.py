@@ -179,12 +179,7 @@ def _beta_vae_points(encode, dataset, sizes, num_points, batch_size, rng):
         second = _sample_factors(dataset, m * batch_size, rng, sizes).reshape(m, batch_size, -1)
         second[np.arange(m), :, index] = first[np.arange(m), :, index]
         factors = np.concatenate([first, second]).reshape(2 * m * batch_size, num_factors)
-        codes = numbers(encode(dataset.images_from_factors(factors)), "codes", ndim=2)
-        if len(codes) != len(factors):
-            raise ValueError(
-                f"the encoder returned {len(codes)} codes for {len(factors)} observations."
-            )
-        codes = codes.reshape(2, m, batch_size, -1)
+        codes = _encode_factors(encode, dataset, factors).reshape(2, m, batch_size, -1)
         features.append(np.mean(np.abs(codes[0] - codes[1]), axis=1))
         indices.append(index)
     return np.concatenate(features), np.concatenate(indices)
@@ -348,13 +343,7 @@ def dci_disentanglement(codes, factors, eval_codes=None, eval_factors=None, *,
     Returns {"disentanglement", "completeness", "informativeness_train"[,
     "informativeness_eval"]}.
     """
-    try:
-        from sklearn.ensemble import GradientBoostingClassifier
-    except ImportError:
-        raise ValueError(
-            'dci_disentanglement needs scikit-learn; install it with pip install '
-            '"scikit-learn".'
-        ) from None
+    from sklearn.ensemble import GradientBoostingClassifier  # imported on use: it is slow
     codes, factors = _codes_and_factors(codes, factors)
     if (eval_codes is None) != (eval_factors is None):
         raise ValueError("give eval_codes and eval_factors together, or neither.")
