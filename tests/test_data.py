@@ -28,6 +28,7 @@ from kerasae.data import (
     ecg,
     ecg5000_anomaly_split,
     faces,
+    from_tfds,
     load_cbcl_faces,
     load_celeba64,
     load_ecg200,
@@ -764,3 +765,17 @@ def test_whiten_images_flattens_a_one_over_f_spectrum():
     assert band_ratio(pink) < 0.1 and 0.5 < band_ratio(white) < 2.0
     with pytest.raises(ValueError, match="2-D"):
         whiten_images([np.zeros(5)])
+
+
+@pytest.mark.parametrize("cutoff", [0, -0.1, "0.4", None, float("inf")])
+def test_whitening_refuses_a_cutoff_that_is_not_a_positive_frequency(cutoff):
+    from kerasae.data import whiten_images
+
+    with pytest.raises(ValueError, match="cutoff"):
+        whiten_images([np.zeros((8, 8))], cutoff=cutoff)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_from_tfds_refuses_a_bad_batch_size_before_loading(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        from_tfds("mnist", batch_size=batch_size, preset="ae_mnist")

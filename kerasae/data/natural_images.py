@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kerasae._checks import check_range
 from kerasae.data._files import DataSource, check_array, load_npz, require_files, unit_float
 
 NATURAL_IMAGES = DataSource(
@@ -92,8 +93,8 @@ def whiten_images(images: list[np.ndarray] | np.ndarray, cutoff: float = 0.4) ->
     noise and aliasing live. This is how the whitened IMAGES.mat of the UFLDL sparse
     autoencoder exercise was made, and what lets its hidden units become edge detectors.
     Returns float32 images of the same sizes, each scaled to zero mean and unit variance."""
-    if cutoff <= 0:
-        raise ValueError(f"cutoff must be a positive frequency in cycles per pixel; got {cutoff}.")
+    cutoff = check_range(cutoff, 0.0, float("inf"), "cutoff (a frequency in cycles per pixel)",
+                         inclusive=False)
     out = []
     for image in images:
         image = np.asarray(image, dtype=np.float64)
