@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup.sh needs Python 3.11+ (constraints.txt pins releases that need it); set PYTHON=" >&2
+  exit 1
+}
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt)
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
