@@ -18,6 +18,7 @@ import os
 import sys
 import zipfile
 from pathlib import Path
+from typing import cast
 
 # Refused before anything is allocated: more draws than a picture or a .npy wants.
 MAX_SAMPLES = 100_000
@@ -344,7 +345,7 @@ def _read_metadata(handle: str) -> dict:
                 f"unknown preset {handle!r}.{closest(handle, names)} Bundled presets: "
                 f"{names or 'none'}. A local preset folder or 'hf://org/repo[@revision]' also "
                 "works.")
-        folder = bundled_root() / handle
+        folder = cast(Path, bundled_root()) / handle  # names is empty when it is None
     path = folder / METADATA
     if not path.is_file():
         raise CommandError(f"{folder} is not a kerasae preset: it has no {METADATA}.")
@@ -471,7 +472,7 @@ def _load_array(path: str | Path, what: str):
     never unpickles."""
     import numpy as np
 
-    path = _check_files([path], what)[0]
+    path = _check_files([str(path)], what)[0]
     if path.suffix not in (".npy", ".npz"):
         raise CommandError(f"{what} {path} must be a numpy .npy or .npz file.")
     try:
@@ -536,7 +537,7 @@ def cmd_anomaly(args) -> int:
     detector.fit(normal)
     _say(f"scoring {len(x)} inputs")
     scores, flags = detector.score(x), detector.predict(x)
-    report = {"inputs": len(x), "threshold": float(detector.threshold_),
+    report = {"inputs": len(x), "threshold": cast(float, detector.threshold_),
               "flagged": int(flags.sum()), "flagged_fraction": float(flags.mean())}
     if labels is not None:
         report.update(detector.report(x, labels.astype("int64")))

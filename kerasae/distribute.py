@@ -147,7 +147,7 @@ def _tf_strategy(mode: str, devices: tuple[str, ...] | None):
 
     if mode == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.MirroredStrategy(list(devices))
+    return tf.distribute.MirroredStrategy(None if devices is None else list(devices))
 
 
 def jax_distribution(mode: str, devices: list[str] | None = None):

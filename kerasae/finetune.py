@@ -293,7 +293,8 @@ def _tfds_datasets(data: str, parent, spec, validation_split, batch_size, seed, 
         raise ValueError(f"a tfds source looks like 'tfds:mnist' or 'tfds:mnist:train'; got "
                          f"{data!r}.")
     validation, cut = None, int(round(100 * (1 - validation_split)))
-    splits = (f"{split}[:{cut}%]", f"{split}[{cut}%:]") if validation_split > 0 else (split,)
+    splits: tuple[str, ...] = ((f"{split}[:{cut}%]", f"{split}[{cut}%:]") if validation_split > 0
+                               else (split,))
     train = from_tfds(name, split=splits[0], preset=parent, batch_size=batch_size, shuffle=True,
                       seed=seed)
     if validation_split > 0:

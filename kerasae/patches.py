@@ -16,6 +16,7 @@ At inference the layer uses one fixed mask, the same for every example, drawn wi
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import keras
 import numpy as np
@@ -233,7 +234,8 @@ class RandomPatchMasking(keras.layers.Layer):
             fixed = ops.convert_to_tensor(self.inference_keep()[None, :], dtype="int32")
             keep = ops.broadcast_to(fixed, (batch, self.num_keep))
         keep = ops.cast(keep, "int32")
-        return keep, ops.cast(mask_from_keep(keep, self.num_patches), self.compute_dtype)
+        num_patches = cast(int, self.num_patches)  # set by build()
+        return keep, ops.cast(mask_from_keep(keep, num_patches), self.compute_dtype)
 
     def compute_output_spec(self, inputs, training=None):
         batch = inputs.shape[0]
@@ -319,7 +321,9 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, grid, kind: str = "sincos", **kwargs):
         super().__init__(**kwargs)
-        self.grid = tuple(check_positive_int(g, "grid") for g in grid)
+        if len(grid) != 2:
+            raise ValueError(f"grid must be (rows, cols) of patches; got {grid!r}.")
+        self.grid = (check_positive_int(grid[0], "grid"), check_positive_int(grid[1], "grid"))
         self.kind = check_choice(kind, POSITION_EMBEDDINGS, "pos_embedding")
 
     def build(self, input_shape):

@@ -14,7 +14,7 @@ flagged (the rule `kerasae.metrics.precision_recall_at` uses, so `report` matche
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -63,7 +63,8 @@ class _Thresholded:
         if self.threshold is not None:
             self.threshold_ = self.threshold
         else:
-            quantile = np.quantile(self._rescale(raw), 1.0 - self.contamination)
+            # __init__ refuses threshold=None together with contamination=None
+            quantile = np.quantile(self._rescale(raw), 1.0 - cast(float, self.contamination))
             self.threshold_ = float(quantile)
         return self
 
@@ -86,7 +87,7 @@ class _Thresholded:
 
     def _report(self, scores: np.ndarray, labels: Any) -> dict:
         positive = binary_labels(labels, "labels", len(scores))
-        counts = precision_recall_at(scores, positive, self.threshold_)
+        counts = precision_recall_at(scores, positive, cast(float, self.threshold_))  # fitted
         return {
             "auroc": auroc(scores, positive),
             "precision": counts["precision"],

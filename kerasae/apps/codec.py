@@ -138,7 +138,8 @@ class CompressedBatch:
         if self.bits is None:
             parts.append(self.codes.astype("<f4").tobytes())
         else:
-            parts += [self.offset.astype("<f4").tobytes(), self.scale.astype("<f4").tobytes(),
+            parts += [np.asarray(self.offset, "<f4").tobytes(),
+                      np.asarray(self.scale, "<f4").tobytes(),
                       _pack(self.codes, self.bits)]
         body = b"".join(parts)
         return body + _U32.pack(zlib.crc32(body))
@@ -380,7 +381,7 @@ def _check_batch(batch: CompressedBatch) -> None:
         ):
             raise ValueError(f"{name} must be a finite ({codes.shape[1]},) array when bits is "
                              f"set; got {value!r}.")
-    if np.any(batch.scale < 0):
+    if np.any(np.asarray(batch.scale) < 0):
         raise ValueError(f"scale (the step between levels) must be >= 0; got {batch.scale!r}.")
 
 

@@ -96,7 +96,7 @@ def interpolate(model, a, b, steps: int = 8, method: str = "linear", condition=N
 # ----- latent traversals ------------------------------------------------------------------
 
 
-def traverse_codes(z, dims: Sequence[int], values) -> np.ndarray:
+def traverse_codes(z, dims: Sequence[int] | np.ndarray, values) -> np.ndarray:
     """Copies of code z with dimension dims[i] set to values[j]: (len(dims), len(values), D).
     Every other dimension keeps z's value."""
     dtype = _float_dtype(z)
@@ -122,7 +122,7 @@ def informative_dims(model, x, condition=None) -> np.ndarray:
     return np.argsort(-kl, kind="stable")
 
 
-def traverse(model, x_or_z, dims: Sequence[int] | None = None, values=DEFAULT_SPAN,
+def traverse(model, x_or_z, dims: Sequence[int] | np.ndarray | None = None, values=DEFAULT_SPAN,
              condition=None, is_code: bool | None = None) -> np.ndarray:
     """Decode one code with one latent dimension swept at a time (the beta-VAE picture):
     (len(dims), len(values), *data_shape); row i varies dimension dims[i].

@@ -69,9 +69,9 @@ def _show(ax, image: np.ndarray, rescale: bool = False) -> None:
               aspect=aspect, **style)
 
 
-def _image_grid(rows: Sequence[Sequence[np.ndarray]], figsize: tuple[float, float],
+def _image_grid(rows: Sequence[np.ndarray], figsize: tuple[float, float],
                 rescale: bool = False):
-    """A figure with one row of axes per row of images (short rows leave blanks)."""
+    """A figure with one row of axes per array of images (short rows leave blanks)."""
     columns = max(len(row) for row in rows)
     figure = _figure(figsize)
     axes = figure.subplots(len(rows), columns, squeeze=False)
@@ -241,9 +241,9 @@ def project_codes(codes) -> tuple[np.ndarray, tuple[str, str]]:
     fitted = principal_components(codes, 2)
     points = (codes - fitted.mean) @ fitted.components
     share = fitted.variances[:2] / max(float(fitted.variances.sum()), 1e-300)
-    names = tuple(f"PC {i + 1} of {dims}-D codes ({100 * s:.0f}% of variance)"
-                  for i, s in enumerate(share))
-    return points, names
+    first, second = (f"PC {i + 1} of {dims}-D codes ({100 * s:.0f}% of variance)"
+                     for i, s in enumerate(share))
+    return points, (first, second)
 
 
 def latent_map(codes, labels, path: str | os.PathLike, dpi: int = 100,

@@ -266,8 +266,8 @@ def _check_stored(path: str, stored: dict[str, np.ndarray]) -> tuple[np.ndarray,
 
     if set(stored) != set(STORED):
         raise corrupt(f"expected the arrays {list(STORED)}; got {sorted(stored)}")
-    version, vectors, ids, next_id = (stored[key] for key in STORED)
-    for key, value in (("version", version), ("next_id", next_id)):
+    version, vectors, ids, stored_next_id = (stored[key] for key in STORED)
+    for key, value in (("version", version), ("next_id", stored_next_id)):
         if value.shape != () or value.dtype.kind not in "iu":
             raise corrupt(f"{key} must be one integer; got {value.dtype} of shape {value.shape}")
     if int(version) != FORMAT_VERSION:
@@ -296,7 +296,7 @@ def _check_stored(path: str, stored: dict[str, np.ndarray]) -> tuple[np.ndarray,
     values, counts = np.unique(ids, return_counts=True)
     if len(values) != len(ids):
         raise corrupt(f"ids must be unique; repeated: {_preview(values[counts > 1])}")
-    next_id = int(next_id)
+    next_id = int(stored_next_id)
     if ids.dtype.kind == "i" and len(ids) and next_id <= int(ids.max()):
         raise corrupt(f"next_id {next_id} must be above every id (the largest is "
                       f"{int(ids.max())})")

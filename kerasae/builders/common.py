@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import keras
 
@@ -53,9 +54,10 @@ def make_networks(
     """
     architecture = architecture or default_architecture(input_shape)
     check_choice(architecture, ARCHITECTURES, "architecture")
-    z_dim = decoder_latent_dim or latent_dim
-    enc = {"code_activation": code_activation, "condition_dim": condition_dim}
-    dec = {"output_activation": out_activation, "condition_dim": condition_dim}
+    # a tuple latent_dim (a VAE's heads) comes with the decoder's decoder_latent_dim
+    z_dim = cast(int, decoder_latent_dim or latent_dim)
+    enc: dict[str, Any] = {"code_activation": code_activation, "condition_dim": condition_dim}
+    dec: dict[str, Any] = {"output_activation": out_activation, "condition_dim": condition_dim}
     if architecture == "dense":
         hidden = check_units(hidden_units, "hidden_units")
         return (

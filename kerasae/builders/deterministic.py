@@ -10,7 +10,7 @@ from kerasae.builders.common import check_undercomplete, make_networks
 from kerasae.builders.common import output_activation as loss_output_activation
 from kerasae.layers import corruption
 from kerasae.models import Autoencoder
-from kerasae.penalties import Contractive, KLSparsity, L1Sparsity
+from kerasae.penalties import Contractive, KLSparsity, L1Sparsity, Penalty
 from kerasae.variants import register_variant
 
 
@@ -89,7 +89,8 @@ def sparse_autoencoder(input_shape, latent_dim, sparsity="kl", rho=None, beta=No
     weight_decay = check_range(weight_decay, 0.0, float("inf"), "weight_decay")
     if sparsity == "kl":
         _reject_options(sparsity, ["rho", "beta"], lam=lam)
-        penalty = KLSparsity(rho=0.05 if rho is None else rho, beta=0.1 if beta is None else beta)
+        penalty: Penalty = KLSparsity(rho=0.05 if rho is None else rho,
+                                      beta=0.1 if beta is None else beta)
         code_activation = "sigmoid"
     else:
         _reject_options(sparsity, ["lam"], rho=rho, beta=beta)

@@ -135,10 +135,10 @@ def load_images(paths: Iterable[str | os.PathLike], preset: Any) -> tuple[np.nda
     images, sizes = [], []
     for file in image_files(paths):
         try:
-            with Image.open(file) as image:
-                image = image.convert(mode)
+            with Image.open(file) as opened:
+                image = opened.convert(mode)
                 sizes.append(image.size)
-                image = image.resize((spec.width, spec.height), Image.BILINEAR,
+                image = image.resize((spec.width, spec.height), Image.Resampling.BILINEAR,
                                      box=spec.box(*image.size))
         except OSError as error:
             raise ValueError(f"{file} could not be read as an image ({error}).") from None
@@ -169,7 +169,8 @@ def preprocess_array(x: np.ndarray, preset: Any) -> np.ndarray:
     out = np.empty((len(x), *spec.shape), np.float32)
     for i, image in enumerate(pixels.astype(np.uint8)):
         image = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).convert(mode)
-        image = image.resize((spec.width, spec.height), Image.BILINEAR, box=spec.box(*image.size))
+        image = image.resize((spec.width, spec.height), Image.Resampling.BILINEAR,
+                             box=spec.box(*image.size))
         out[i] = np.asarray(image, np.float32).reshape(spec.shape) / 255.0
     return out
 

@@ -115,7 +115,7 @@ def point_labels(timestamps: np.ndarray, windows) -> np.ndarray:
     inside = (timestamps[:, None] >= bounds[None, :, 0]) & (
         timestamps[:, None] <= bounds[None, :, 1]
     )
-    return inside.any(axis=1).astype(np.int64)
+    return np.asarray(inside.any(axis=1), dtype=np.int64)
 
 
 def window_labels(timestamps: np.ndarray, windows, window: int, stride: int = 1) -> np.ndarray:

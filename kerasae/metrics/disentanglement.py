@@ -54,8 +54,8 @@ def _discrete_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
     _, a = np.unique(a, return_inverse=True)
     _, b = np.unique(b, return_inverse=True)
     size_b = int(b.max()) + 1
-    joint = np.bincount(a * size_b + b, minlength=(int(a.max()) + 1) * size_b)
-    joint = joint.reshape(-1, size_b) / len(a)
+    counts = np.bincount(a * size_b + b, minlength=(int(a.max()) + 1) * size_b)
+    joint = counts.reshape(-1, size_b) / len(a)
     outer = joint.sum(axis=1, keepdims=True) * joint.sum(axis=0, keepdims=True)
     nonzero = joint > 0
     return float(np.sum(joint[nonzero] * np.log(joint[nonzero] / outer[nonzero])))

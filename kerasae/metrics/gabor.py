@@ -69,12 +69,12 @@ def gabor_fit(units, patch_shape: tuple[int, int] | None = None, restarts: int =
     total sum of squares about the unit's mean (a constant unit scores 0)."""
     units = numbers(units, "units", min_ndim=2)
     if patch_shape is not None:
-        patch_shape = tuple(positive_int(s, "patch_shape") for s in patch_shape)
-        if len(patch_shape) != 2 or int(np.prod(patch_shape)) != int(np.prod(units.shape[1:])):
+        shape = tuple(positive_int(s, "patch_shape") for s in patch_shape)
+        if len(shape) != 2 or int(np.prod(shape)) != int(np.prod(units.shape[1:])):
             raise ValueError(f"patch_shape must be (height, width) with height * width = "
                              f"{int(np.prod(units.shape[1:]))} values per unit; got "
-                             f"{patch_shape}.")
-        units = units.reshape(len(units), *patch_shape)
+                             f"{shape}.")
+        units = units.reshape(len(units), *shape)
     if units.ndim != 3 or min(units.shape[1:]) < 3:
         raise ValueError("units must be (N, height, width) images at least 3 x 3, or "
                          f"(N, height * width) with patch_shape; got shape {units.shape}.")

@@ -52,7 +52,9 @@ class Autoencoder(keras.Model):
     `encode`, `decode`, `reconstruct` and `reconstruction_error` take and return numpy arrays.
     """
 
-    conditional = False
+    @property
+    def conditional(self) -> bool:
+        return False
 
     def __init__(
         self,
@@ -248,6 +250,7 @@ class Autoencoder(keras.Model):
         for start in range(0, max(len(arrays[0]), 1), batch_size):
             batch = [array[start:start + batch_size] for array in arrays]
             parts.append(model.predict_on_batch(batch[0] if len(batch) == 1 else batch))
+        outputs: list[np.ndarray] | np.ndarray
         if isinstance(parts[0], (list, tuple)):  # several outputs, e.g. (mean, log_var)
             outputs = [_joined([part[i] for part in parts]) for i in range(len(parts[0]))]
         else:
@@ -257,7 +260,7 @@ class Autoencoder(keras.Model):
 
     # ----- graphs for the endpoints (also what export serves) -----------------------------
 
-    ENDPOINTS = ("encode", "decode", "reconstruct", "reconstruction_error")
+    ENDPOINTS: tuple[str, ...] = ("encode", "decode", "reconstruct", "reconstruction_error")
 
     def endpoint(self, name: str) -> keras.Model:
         """A Functional model serving one of `ENDPOINTS` (what the numpy methods run and what

@@ -184,6 +184,8 @@ class VariationalAutoencoder(Autoencoder):
 
     def check_labels(self, labels, n: int) -> np.ndarray:
         """Integer labels in [0, num_classes), one per example (a scalar is broadcast)."""
+        if self.num_classes is None:
+            raise ValueError(f"{type(self).__name__} is not conditional: it takes no labels.")
         return check_labels(labels, n, self.num_classes)
 
     def input_check(self) -> InputCheck:
