@@ -116,6 +116,7 @@ def _scattered() -> np.ndarray:
         out[b, KEEP[b]] = TOKENS[b, : KEEP.shape[1]]
     return out
 
+
 # Computed once on TensorFlow (where AdjointConv2DTranspose is the stock Conv2DTranspose), for
 # the input ramp and `_patterned` weights.
 EXPECTED_CONV_TRANSPOSE = [
@@ -180,12 +181,11 @@ LAYER_CASES: dict[str, LayerCase] = {
 }
 
 
-def _built(case: LayerCase, weights: list | None = None) -> keras.layers.Layer:
+def _built(case: LayerCase) -> keras.layers.Layer:
+    """The case's layer, called once on its inputs (which builds it), with its fixed weights."""
     layer = case.make()
     _call(layer, case.inputs)
-    if weights is not None:
-        layer.set_weights(weights)
-    elif case.weights is not None:
+    if case.weights is not None:
         layer.set_weights(case.weights(layer.get_weights()))
     return layer
 
