@@ -2,8 +2,10 @@
 
     KERAS_BACKEND=tensorflow python scripts/train.py vae_mnist
 
-Resumable: progress is backed up every epoch (keras.callbacks.BackupAndRestore) in
-checkpoints/NAME/, and a rerun after an interruption continues from the last finished epoch.
+The recipes are in kerasae.presets; the data comes from $KERASAE_DATA_DIR, else ../shared/data
+beside this checkout. Resumable: progress is backed up every epoch
+(keras.callbacks.BackupAndRestore) in checkpoints/NAME/, and a rerun after an interruption
+continues from the last finished epoch.
 Then run `python scripts/evaluate.py NAME` to measure it and fill in its model card.
 A recipe with optimizer="lbfgs" trains full-batch with L-BFGS on TensorFlow instead (its
 epochs count L-BFGS iterations; no backups).
@@ -19,6 +21,7 @@ Not supported on PyTorch.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -27,14 +30,14 @@ from pathlib import Path
 
 import keras
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lbfgs import lbfgs_train  # noqa: E402
-from recipes import RECIPES, recipe  # noqa: E402
-
-import kerasae  # noqa: E402
-from kerasae.distribute import MODES, Placement, distribution_scope, global_batches  # noqa: E402
+import kerasae
+from kerasae.distribute import MODES, Placement, distribution_scope, global_batches
+from kerasae.presets import RECIPES, recipe
+from kerasae.presets.lbfgs import lbfgs_train
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"  # the datasets beside this checkout, unless
+# $KERASAE_DATA_DIR says otherwise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="none (one device, the default), data_parallel (every local "
                         "device) or multi_worker (several hosts); see above")
     args = parser.parse_args(argv)
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     with distribution_scope(args.distribute) as placement:  # first: a cluster joins up front
         return train(args, placement)
 
