@@ -4,7 +4,7 @@ Architectures: `list_variants()` (also `variants()`), `build(variant, ...)`, `re
 Pretrained presets: `list_pretrained()` (also `list_models()`), `model_info`, `load` (also
 `Autoencoder.from_preset`), `save_preset`, `push`; `export` for serving. Public submodules:
 `apps` (and `apps.pictures`), `conv`, `data`, `distribute`, `finetune`, `hub`, `metrics`,
-`presets` (how each bundled preset was trained and measured) and `samplers`.
+`models`, `presets` (how each bundled preset was trained and measured) and `samplers`.
 
 The public names are imported on first use, so `import kerasae` does not start a backend
 (`kerasae list` and `kerasae info` answer without one); see kerasae/_lazy.py.
@@ -43,8 +43,8 @@ _ALIASES = {
     "list_variants": "variants",  # architectures, for `build`
 }
 # submodules that are part of the public surface (the README uses them)
-_MODULES = ("apps", "conv", "data", "distribute", "finetune", "hub", "metrics", "presets",
-            "samplers")
+_MODULES = ("apps", "conv", "data", "distribute", "finetune", "hub", "metrics", "models",
+            "presets", "samplers")
 
 __all__ = ["__version__", *sorted([*_PUBLIC, *_ALIASES]), *_MODULES]
 
