@@ -2,8 +2,7 @@
 
     KERAS_BACKEND=tensorflow python scripts/evaluate.py vae_mnist [--dry-run]
 
-Every number in a model card comes from here; rerun it to check them. Which protocol measures a
-preset is its recipe's `evaluation` (kerasae.presets). Targets are the
+Every number in a model card comes from here; rerun it to check them. Targets are the
 published reference points each preset aims at; a missed target is stated in the card.
 """
 
@@ -351,7 +350,8 @@ def eval_patches(model, r: Recipe, data) -> Metrics:
 GABOR_RESTARTS = 2
 
 
-# kerasae.presets.EVALUATIONS names each protocol and the metrics it writes; these measure them
+# a recipe's `evaluation` names its protocol, and kerasae.presets.EVALUATIONS the metrics the
+# protocol writes; these functions measure them
 PROTOCOLS: dict[str, Callable] = {
     "reconstruction": eval_reconstruction,
     "linear_probe": eval_probe,
@@ -399,7 +399,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=ROOT / "weights")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write the card")
     args = parser.parse_args(argv)
-    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     r = recipe(args.preset)
     folder = args.weights / args.preset
     model = kerasae.load(str(folder))
@@ -422,4 +421,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     sys.exit(main())

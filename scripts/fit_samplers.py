@@ -127,7 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="measure, write nothing")
     parser.add_argument("--out", default=str(ROOT / "outputs" / "samplers"))
     args = parser.parse_args(argv)
-    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     classifier = None
@@ -151,4 +150,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     raise SystemExit(main())

@@ -1,11 +1,9 @@
-"""Train a bundled preset from its recipe and write it to weights/NAME.
+"""Train a bundled preset from its recipe (kerasae.presets) and write it to weights/NAME.
 
     KERAS_BACKEND=tensorflow python scripts/train.py vae_mnist
 
-The recipes are in kerasae.presets; the data comes from $KERASAE_DATA_DIR, else ../shared/data
-beside this checkout. Resumable: progress is backed up every epoch
-(keras.callbacks.BackupAndRestore) in checkpoints/NAME/, and a rerun after an interruption
-continues from the last finished epoch.
+Resumable: progress is backed up every epoch (keras.callbacks.BackupAndRestore) in
+checkpoints/NAME/, and a rerun after an interruption continues from the last finished epoch.
 Then run `python scripts/evaluate.py NAME` to measure it and fill in its model card.
 A recipe with optimizer="lbfgs" trains full-batch with L-BFGS on TensorFlow instead (its
 epochs count L-BFGS iterations; no backups).
@@ -36,8 +34,7 @@ from kerasae.presets import RECIPES, recipe
 from kerasae.presets.lbfgs import lbfgs_train
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"  # the datasets beside this checkout, unless
-# $KERASAE_DATA_DIR says otherwise
+DATA = ROOT.parent / "shared" / "data"  # the recipes' datasets, unless $KERASAE_DATA_DIR is set
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="none (one device, the default), data_parallel (every local "
                         "device) or multi_worker (several hosts); see above")
     args = parser.parse_args(argv)
-    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     with distribution_scope(args.distribute) as placement:  # first: a cluster joins up front
         return train(args, placement)
 
@@ -135,4 +131,5 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     sys.exit(main())
