@@ -87,8 +87,9 @@ class _Function:
         _ASSIGNED[self.name] = value
 
     def __delete__(self, package: Any) -> None:
-        if _ASSIGNED.pop(self.name, None) is None:
+        if self.name not in _ASSIGNED:
             raise AttributeError(f"kerasae.{self.name} was not assigned; it cannot be deleted.")
+        del _ASSIGNED[self.name]
 
 
 _ASSIGNED: dict[str, Any] = {}  # values assigned to the names _Function guards

@@ -116,6 +116,11 @@ def test_assigning_the_guarded_functions_takes_effect(monkeypatch):
     kerasae.variants = sys.modules["kerasae.variants"]  # what the import system does
     assert callable(kerasae.variants) and "vae" in kerasae.variants()
     assert callable(kerasae.export)
+    kerasae.variants = list
+    del kerasae.variants  # back to the package's own function
+    assert "vae" in kerasae.variants()
+    with pytest.raises(AttributeError, match="was not assigned"):
+        del kerasae.variants
 
 
 def test_the_package_and_its_names_list_without_keras():
