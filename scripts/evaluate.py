@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -18,15 +19,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recipes import RECIPES, Recipe, recipe  # noqa: E402
-
-import kerasae  # noqa: E402
-from kerasae import metrics  # noqa: E402
-from kerasae.data import shipped_sample  # noqa: E402
-from kerasae.hub import update_metadata  # noqa: E402
+import kerasae
+from kerasae import metrics
+from kerasae.data import shipped_sample
+from kerasae.hub import update_metadata
+from kerasae.presets import RECIPES, Recipe, recipe
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
 Metrics = dict[str, dict]
 
 
@@ -350,22 +350,22 @@ def eval_patches(model, r: Recipe, data) -> Metrics:
 GABOR_RESTARTS = 2
 
 
-EVALUATIONS: dict[str, Callable] = {
-    "masked_ae_mnist": eval_masked,
-    "beta_vae_dsprites": eval_dsprites,
-    "beta_tcvae_dsprites": eval_dsprites,
-    "beta_vae_celeba": eval_faces,
-    "sparse_ae_natural_patches": eval_patches,
-    "lstm_ae_ecg5000": eval_ecg,
-    "ae_mnist": eval_reconstruction,
-    "deep_ae_mnist": eval_probe,
-    "linear_ae_mnist": eval_linear,
-    "conv_ae_mnist": eval_conv,
-    "denoising_ae_mnist": eval_denoising,
-    "sparse_ae_mnist": eval_sparse,
-    "contractive_ae_mnist": eval_probe,
-    "vae_mnist": eval_vae,
-    "cvae_mnist": eval_cvae,
+# a recipe's `evaluation` names its protocol, and kerasae.presets.EVALUATIONS the metrics the
+# protocol writes; these functions measure them
+PROTOCOLS: dict[str, Callable] = {
+    "reconstruction": eval_reconstruction,
+    "linear_probe": eval_probe,
+    "pca_agreement": eval_linear,
+    "one_class": eval_conv,
+    "denoising": eval_denoising,
+    "sparsity": eval_sparse,
+    "likelihood": eval_vae,
+    "conditional_samples": eval_cvae,
+    "ecg_anomaly": eval_ecg,
+    "masked_probe": eval_masked,
+    "disentanglement": eval_dsprites,
+    "faces": eval_faces,
+    "gabor": eval_patches,
 }
 
 
@@ -395,17 +395,15 @@ def missed_targets(found: Metrics) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("preset", choices=sorted(EVALUATIONS), metavar="PRESET")
+    parser.add_argument("preset", choices=sorted(RECIPES), metavar="PRESET")
     parser.add_argument("--weights", type=Path, default=ROOT / "weights")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write the card")
     args = parser.parse_args(argv)
-    if args.preset not in RECIPES:
-        raise SystemExit(f"no recipe for {args.preset}")
     r = recipe(args.preset)
     folder = args.weights / args.preset
     model = kerasae.load(str(folder))
     start = time.time()
-    found = EVALUATIONS[args.preset](model, r, r.data())
+    found = PROTOCOLS[r.evaluation](model, r, r.data())
     missed = missed_targets(found)
     print(json.dumps(found, indent=2))
     for line in missed:
@@ -423,4 +421,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     sys.exit(main())

@@ -20,20 +20,18 @@ Measured on 5,000 samples per sampler (seed 0):
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recipes import data_root  # noqa: E402
-
-import kerasae  # noqa: E402
-from kerasae.apps.pictures import sample_grid  # noqa: E402
-from kerasae.hub import read_metadata, set_preset_sampler  # noqa: E402
-from kerasae.samplers import fit_gmm  # noqa: E402
+import kerasae
+from kerasae.apps.pictures import sample_grid
+from kerasae.hub import read_metadata, set_preset_sampler
+from kerasae.samplers import fit_gmm
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
 PRESETS = ("vae_mnist", "conv_ae_mnist", "beta_vae_celeba")
 N_COMPONENTS, SEED, N_SAMPLES = 10, 0, 5000
 
@@ -43,15 +41,15 @@ def training_and_test(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
     if name.endswith("_mnist"):
         from kerasae.data import load_mnist
 
-        (x, _), (x_test, _) = load_mnist(data_root() / "mnist")
+        (x, _), (x_test, _) = load_mnist()
         train = x[:55000]
         if name == "vae_mnist":  # trained on binarised digits: encode one fixed binarisation
             train = (np.random.default_rng(SEED).random(train.shape) < train).astype("float32")
         return train, x_test, None
     from kerasae.data import load_celeba64
 
-    (x, _), (x_test, _) = load_celeba64(data_root() / "celeba64")
-    x = x[np.random.default_rng(0).permutation(len(x))]  # as scripts/recipes.py: last 500 held
+    (x, _), (x_test, _) = load_celeba64()
+    x = x[np.random.default_rng(0).permutation(len(x))]  # as kerasae.presets: last 500 held
     return x[:-500], x_test, None
 
 
@@ -80,7 +78,7 @@ def digit_classifier():
 
     from kerasae.data import load_mnist
 
-    (x, y), _ = load_mnist(data_root() / "mnist")
+    (x, y), _ = load_mnist()
     classifier = LogisticRegression(max_iter=300)
     classifier.fit(x[:20000].reshape(20000, -1), y[:20000])
     return classifier
@@ -152,4 +150,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Train a bundled preset from its recipe and write it to weights/NAME.
+"""Train a bundled preset from its recipe (kerasae.presets) and write it to weights/NAME.
 
     KERAS_BACKEND=tensorflow python scripts/train.py vae_mnist
 
@@ -19,6 +19,7 @@ Not supported on PyTorch.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -27,14 +28,13 @@ from pathlib import Path
 
 import keras
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lbfgs import lbfgs_train  # noqa: E402
-from recipes import RECIPES, recipe  # noqa: E402
-
-import kerasae  # noqa: E402
-from kerasae.distribute import MODES, Placement, distribution_scope, global_batches  # noqa: E402
+import kerasae
+from kerasae.distribute import MODES, Placement, distribution_scope, global_batches
+from kerasae.presets import RECIPES, recipe
+from kerasae.presets.lbfgs import lbfgs_train
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"  # the recipes' datasets, unless $KERASAE_DATA_DIR is set
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,4 +131,5 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("KERASAE_DATA_DIR", str(DATA))
     sys.exit(main())

@@ -399,6 +399,20 @@ class Autoencoder(keras.Model):
         config["penalties"] = [_deserialize(p) for p in config.get("penalties", [])]
         return cls(**config)
 
+    @classmethod
+    def from_preset(cls, handle: Any, compile: bool = True) -> Autoencoder:
+        """`kerasae.load(handle, compile=compile)` (a preset name, preset folder or 'hf://...'),
+        as keras-hub spells it; a preset that is not a `cls` is a ValueError."""
+        from kerasae.hub import load  # the hub imports the models: import it on first use
+
+        model = load(handle, compile=compile)
+        if not isinstance(model, cls):
+            raise ValueError(f"{cls.__name__}.from_preset({handle!r}): expected a {cls.__name__}; "
+                             f"the preset holds a {type(model).__name__} (variant "
+                             f"{getattr(model, 'variant', None)!r}). Use kerasae.load({handle!r}) "
+                             f"or {type(model).__name__}.from_preset.")
+        return model
+
 
 def _bind(method, *args, **kwargs) -> inspect.BoundArguments:
     """The call's arguments by name, whether they came by position or keyword."""

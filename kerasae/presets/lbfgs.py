@@ -5,7 +5,8 @@ The objective is the model's own `compute_loss` (reconstruction + penalties + we
 regularisers), so the result is the model Keras would train, only optimised to convergence.
 It minimises in float64: near the plateau where every unit is still alike, float32 loss
 values cannot resolve the line search's tiny decreases and L-BFGS stops after a few dozen
-iterations. TensorFlow only (tf.GradientTape); for nets with ~10^4 weights.
+iterations. TensorFlow only (tf.GradientTape); for nets with ~10^4 weights. The recipes with
+`optimizer="lbfgs"` (kerasae.presets) train with it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ def lbfgs_train(build: Callable[[], keras.Model], x: np.ndarray, iterations: int
     """A float32 model from `build()` with the weights that minimise its loss on all of `x`,
     found by L-BFGS on a float64 twin (same builder, same seed); and the final loss terms."""
     if keras.backend.backend() != "tensorflow":
-        raise SystemExit("L-BFGS recipes train on TensorFlow: set KERAS_BACKEND=tensorflow.")
+        raise ValueError("L-BFGS training needs the TensorFlow backend (tf.GradientTape); got "
+                         f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow.")
     floatx = keras.config.floatx()
     keras.config.set_floatx("float64")
     try:

@@ -1,32 +1,28 @@
-"""One training recipe per bundled preset: data, architecture, optimiser, epochs, seed.
+"""One training recipe per bundled preset: data, architecture, optimiser, epochs, seed, and the
+evaluation protocol its card's numbers come from.
 
 `scripts/train.py NAME` runs a recipe and writes weights/NAME; `scripts/evaluate.py NAME`
-measures it on held-out data and writes the numbers into its metadata and model card.
+measures it on held-out data and writes the numbers into its metadata and model card. The data
+functions read the datasets through `kerasae.data`'s loaders, so from `$KERASAE_DATA_DIR` (or
+each dataset's own variable, e.g. `$KERASAE_MNIST_DIR`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
+from kerasae._checks import closest
 
 MNIST = {
     "name": "mnist",
     "hub_id": "ylecun/mnist",
     "licence": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
 }
-
-
-def data_root() -> Path:
-    """$KERASAE_DATA_DIR, else ../shared/data beside this checkout."""
-    return Path(os.environ.get("KERASAE_DATA_DIR", DEFAULT_DATA_ROOT))
 
 
 @dataclass
@@ -40,12 +36,17 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class Recipe:
+    """How a bundled preset was made and measured: `kerasae.build(variant, **build)` trained on
+    `data()` (its `dataset`, with `preprocessing`) with these hyperparameters, then measured by
+    the evaluation protocol `evaluation` (a key of `EVALUATIONS`)."""
+
     variant: str
     build: dict[str, Any]
     data: Callable[[], TrainingData]
     dataset: dict[str, Any]
     preprocessing: str
     epochs: int
+    evaluation: str
     batch_size: int = 128
     learning_rate: float = 1e-3
     seed: int = 0
@@ -53,8 +54,72 @@ class Recipe:
     licence: str = "CC BY-SA 3.0, as the MNIST images the weights were trained on"
     licence_id: str = "cc-by-sa-3.0"
     sample: str = "mnist"  # the shipped sample its card's sample check runs on
-    optimizer: str = "adam"  # or "lbfgs": full batch (scripts/lbfgs.py), epochs = iterations
+    optimizer: str = "adam"  # or "lbfgs": full batch (kerasae.presets.lbfgs), epochs = iterations
     tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An evaluation protocol of scripts/evaluate.py: the metrics it writes into a preset's
+    metadata and model card, and what it measures them on."""
+
+    metrics: tuple[str, ...]
+    protocol: str
+
+
+EVALUATIONS: dict[str, Evaluation] = {
+    "reconstruction": Evaluation(
+        ("test_mse", "test_psnr_db"),
+        "reconstruction error and PSNR on the held-out test images"),
+    "linear_probe": Evaluation(
+        ("test_mse", "test_psnr_db", "linear_probe_accuracy"),
+        "reconstruction on the test images; a logistic regression on the codes of the training "
+        "images, its accuracy on the codes of the test images"),
+    "pca_agreement": Evaluation(
+        ("test_mse", "pca_test_mse", "relative_gap_to_pca", "max_principal_angle_deg"),
+        "test error against PCA with as many components as the code (fitted on the training "
+        "images), and the principal angles between the decoder's columns and the PCA subspace"),
+    "one_class": Evaluation(
+        ("test_mse", "test_psnr_db", "one_class_mean_auroc"),
+        "reconstruction; then, per digit, the same recipe trained on that digit alone and its "
+        "test AUROC with every other digit as the anomaly (Ruff et al. 2018)"),
+    "denoising": Evaluation(
+        ("test_mse", "test_psnr_db", "denoised_psnr_db", "noisy_psnr_db"),
+        "PSNR of the test images denoised from Gaussian noise, sigma 0.5 clipped to [0, 1]"),
+    "sparsity": Evaluation(
+        ("test_mse", "test_psnr_db", "mean_activation", "activation_relative_error",
+         "constant_pixel_weight_share"),
+        "reconstruction, the mean code activation against the target rho, and the hidden "
+        "units' weight on pixels that never vary"),
+    "likelihood": Evaluation(
+        ("test_nll_nats", "test_negative_elbo_nats", "active_units"),
+        "importance-weighted bound (k=1000) on the binarised test images, the ELBO, and the "
+        "active latent dimensions"),
+    "conditional_samples": Evaluation(
+        ("conditional_sample_accuracy", "test_negative_elbo_nats"),
+        "1,000 samples conditioned on each digit, classified by a CNN trained on MNIST; the "
+        "test ELBO"),
+    "ecg_anomaly": Evaluation(
+        ("test_auroc", "test_normal_mse"),
+        "AUROC of the reconstruction error, held-out normal beats against abnormal beats"),
+    "masked_probe": Evaluation(
+        ("linear_probe_accuracy", "test_masked_patch_mse"),
+        "a logistic regression on encode() of the unmasked images; error on masked patches"),
+    "disentanglement": Evaluation(
+        ("mig", "beta_vae_score", "active_units", "factor_vae_score", "dci_disentanglement",
+         "dci_completeness", "dci_informativeness"),
+        "MIG, the beta-VAE and FactorVAE scores and DCI on dSprites, disentanglement_lib's "
+        "protocols with fewer points"),
+    "faces": Evaluation(
+        ("test_psnr_db", "test_mse", "test_negative_elbo_nats", "test_kl_nats", "active_units"),
+        "reconstruction, ELBO and KL on the 1,000 identity-disjoint test faces"),
+    "gabor": Evaluation(
+        ("test_mse", "test_variance", "mean_activation", "activation_relative_error",
+         "gabor_r2_units", "gabor_r2_ica_basis", "gabor_r2_ica_filters", "gabor_r2_pca_basis",
+         "gabor_r2_white_noise"),
+        "reconstruction and sparsity on held-out patches, and how well 2-D Gabors fit the "
+        "hidden units, beside FastICA, PCA and white noise"),
+}
 
 
 # ----- data ------------------------------------------------------------------------------
@@ -63,7 +128,7 @@ class Recipe:
 def _mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     from kerasae.data import load_mnist
 
-    return load_mnist(data_root() / "mnist")
+    return load_mnist()
 
 
 def mnist_images() -> TrainingData:
@@ -112,7 +177,7 @@ class DynamicBinarization(keras.utils.PyDataset):
 def binarized_mnist() -> TrainingData:
     from kerasae.data import load_mnist
 
-    (x, _), (x_test, y_test) = load_mnist(data_root() / "mnist")
+    (x, _), (x_test, y_test) = load_mnist()
     rng = np.random.default_rng(1)  # fixed binarisation of the held-out images
     fixed = lambda a: (rng.random(a.shape) < a).astype("float32")  # noqa: E731
     validation = fixed(x[55000:])
@@ -128,7 +193,7 @@ def ecg5000_normal_beats() -> TrainingData:
     (kerasae.data.ecg5000_anomaly_split, 20% of normal beats held out, seed 0)."""
     from kerasae.data import as_sequences, ecg5000_anomaly_split, load_ecg5000
 
-    x, y = load_ecg5000(data_root() / "ecg5000")
+    x, y = load_ecg5000()
     split = ecg5000_anomaly_split(x, y, test_fraction=0.2, seed=0)
     train = as_sequences(split.x_train).astype("float32")
     return TrainingData(train=train[20:], validation=train[:20],
@@ -153,7 +218,7 @@ def celeba_faces() -> TrainingData:
     training; the 1,000 identity-disjoint test faces are only for evaluate.py."""
     from kerasae.data import load_celeba64
 
-    (x, _), (x_test, id_test) = load_celeba64(data_root() / "celeba64")
+    (x, _), (x_test, id_test) = load_celeba64()
     x = x[np.random.default_rng(0).permutation(len(x))]
     return TrainingData(train=x[:-500], validation=x[-500:],
                         test={"x": x_test, "identity": id_test})
@@ -166,7 +231,7 @@ def natural_patches() -> TrainingData:
     and flattened to 100 values: 20,000 to train on (full batch), 10,000 held out."""
     from kerasae.data import load_natural_images, sample_patches, ufldl_normalize, whiten_images
 
-    images = whiten_images(load_natural_images(data_root() / "natural_images_hyvarinen"))
+    images = whiten_images(load_natural_images())
     patches = ufldl_normalize(sample_patches(images, PATCHES_TRAIN + 10000, 10, seed=0))
     patches = patches.reshape(len(patches), 100).astype("float32")
     return TrainingData(train=patches[:PATCHES_TRAIN], validation=patches[PATCHES_TRAIN:],
@@ -208,7 +273,7 @@ MNIST_PREPROCESSING = "pixels / 255 as float32, shape (N, 28, 28, 1), values in 
 
 RECIPES: dict[str, Recipe] = {
     "ae_mnist": Recipe(
-        variant="ae",
+        variant="ae", evaluation="reconstruction",
         build={**IMAGE, "latent_dim": 32, "architecture": "dense", "hidden_units": (256,),
                "reconstruction_loss": "bce"},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
@@ -216,7 +281,7 @@ RECIPES: dict[str, Recipe] = {
         description="Undercomplete dense autoencoder, 784-256-32-256-784, ReLU, sigmoid output.",
     ),
     "linear_ae_mnist": Recipe(
-        variant="linear_ae",
+        variant="linear_ae", evaluation="pca_agreement",
         build={**IMAGE, "latent_dim": 32},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
         preprocessing=MNIST_PREPROCESSING, epochs=60, batch_size=256, learning_rate=3e-3,
@@ -224,7 +289,7 @@ RECIPES: dict[str, Recipe] = {
         "error. Its optimum spans the top-32 PCA subspace of the training images.",
     ),
     "deep_ae_mnist": Recipe(
-        variant="deep_ae",
+        variant="deep_ae", evaluation="linear_probe",
         build={**IMAGE, "latent_dim": 32, "hidden_units": (512, 256, 128),
                "reconstruction_loss": "bce"},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
@@ -232,7 +297,7 @@ RECIPES: dict[str, Recipe] = {
         description="Deep symmetric dense autoencoder 784-512-256-128-32, mirrored decoder.",
     ),
     "conv_ae_mnist": Recipe(
-        variant="conv_ae",
+        variant="conv_ae", evaluation="one_class",
         build={**IMAGE, "latent_dim": 32, "filters": (32, 64), "reconstruction_loss": "bce"},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
         preprocessing=MNIST_PREPROCESSING, epochs=20,
@@ -240,7 +305,7 @@ RECIPES: dict[str, Recipe] = {
         "32-dimensional code, transposed convolutions back.",
     ),
     "denoising_ae_mnist": Recipe(
-        variant="denoising_ae",
+        variant="denoising_ae", evaluation="denoising",
         build={**IMAGE, "latent_dim": 64, "architecture": "conv", "filters": (32, 64),
                "noise": "gaussian", "noise_level": 0.5, "seed": 0, "reconstruction_loss": "bce"},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
@@ -249,7 +314,7 @@ RECIPES: dict[str, Recipe] = {
         "deviation 0.5 clipped to [0, 1]; reconstructs the clean digit.",
     ),
     "sparse_ae_mnist": Recipe(
-        variant="sparse_ae",
+        variant="sparse_ae", evaluation="sparsity",
         build={**IMAGE, "latent_dim": 196, "architecture": "dense", "hidden_units": (),
                "sparsity": "kl", "rho": 0.1, "beta": 3 * 2 / 784, "weight_decay": 3e-3 * 2 / 784,
                "reconstruction_loss": "mse", "output_activation": "sigmoid"},
@@ -269,7 +334,7 @@ RECIPES: dict[str, Recipe] = {
         "against 0.0126): sparse stroke detectors keep less detail.",
     ),
     "contractive_ae_mnist": Recipe(
-        variant="contractive_ae",
+        variant="contractive_ae", evaluation="linear_probe",
         build={**IMAGE, "latent_dim": 64, "architecture": "dense", "hidden_units": (),
                "contractive_weight": 0.01, "reconstruction_loss": "bce"},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
@@ -278,7 +343,7 @@ RECIPES: dict[str, Recipe] = {
         "squared Frobenius norm of the encoder Jacobian.",
     ),
     "vae_mnist": Recipe(
-        variant="vae",
+        variant="vae", evaluation="likelihood",
         build={**IMAGE, "latent_dim": 32, "architecture": "dense", "hidden_units": (512, 256),
                "likelihood": "bernoulli", "kl_warmup_steps": 10000, "seed": 0},
         data=binarized_mnist,
@@ -291,7 +356,7 @@ RECIPES: dict[str, Recipe] = {
         "a linear KL warm-up over the first 10,000 steps.",
     ),
     "cvae_mnist": Recipe(
-        variant="cvae",
+        variant="cvae", evaluation="conditional_samples",
         build={**IMAGE, "latent_dim": 16, "num_classes": 10, "architecture": "dense",
                "hidden_units": (512, 256), "seed": 0},
         data=mnist_with_labels, dataset={**MNIST, "split": "train[:55000] with labels"},
@@ -301,7 +366,7 @@ RECIPES: dict[str, Recipe] = {
         "sample(n, condition=digit) draws that digit.",
     ),
     "lstm_ae_ecg5000": Recipe(
-        variant="lstm_ae",
+        variant="lstm_ae", evaluation="ecg_anomaly",
         build={"input_shape": (140, 1), "latent_dim": 16, "units": (64,)},
         data=ecg5000_normal_beats,
         dataset={**ECG5000, "split": "train split, normal beats (class 1) only, 80%"},
@@ -314,7 +379,7 @@ RECIPES: dict[str, Recipe] = {
         "Trained on normal beats only; its reconstruction error scores anomalies.",
     ),
     "masked_ae_mnist": Recipe(
-        variant="masked_ae",
+        variant="masked_ae", evaluation="masked_probe",
         build={**IMAGE, "latent_dim": 64, "patch_size": 4, "mask_ratio": 0.75, "embed_dim": 64,
                "depth": 4, "num_heads": 4, "decoder_embed_dim": 32, "decoder_depth": 2,
                "seed": 0},
@@ -326,7 +391,7 @@ RECIPES: dict[str, Recipe] = {
         "the mean of the 64-dimensional code tokens of the whole image.",
     ),
     "beta_vae_dsprites": Recipe(
-        variant="beta_vae",
+        variant="beta_vae", evaluation="disentanglement",
         build={"input_shape": (64, 64, 1), "latent_dim": 10, "beta": 16.0,
                "architecture": "conv", "filters": (32, 32, 64, 64), "hidden_units": (256,),
                "likelihood": "bernoulli", "seed": 0},
@@ -342,7 +407,7 @@ RECIPES: dict[str, Recipe] = {
         "harder on the KL and so prunes unused dimensions.",
     ),
     "beta_tcvae_dsprites": Recipe(
-        variant="beta_tcvae",
+        variant="beta_tcvae", evaluation="disentanglement",
         build={"input_shape": (64, 64, 1), "latent_dim": 10, "beta": 6.0, "alpha": 1.0,
                "gamma": 1.0, "dataset_size": 737280, "architecture": "conv",
                "filters": (32, 32, 64, 64), "hidden_units": (256,), "likelihood": "bernoulli",
@@ -359,7 +424,7 @@ RECIPES: dict[str, Recipe] = {
         "trains 300,000).",
     ),
     "beta_vae_celeba": Recipe(
-        variant="beta_vae",
+        variant="beta_vae", evaluation="faces",
         build={"input_shape": (64, 64, 3), "latent_dim": 32, "beta": 4.0,
                "architecture": "conv", "filters": (32, 32, 64, 64), "hidden_units": (256,),
                "likelihood": "gaussian", "observation_std": 0.25, "seed": 0},
@@ -377,7 +442,7 @@ RECIPES: dict[str, Recipe] = {
         "background, lighting and skin tone.",
     ),
     "sparse_ae_natural_patches": Recipe(
-        variant="sparse_ae",
+        variant="sparse_ae", evaluation="gabor",
         build={"input_shape": (100,), "latent_dim": 100, "hidden_units": (), "sparsity": "kl",
                "rho": 0.01, "beta": 0.06, "weight_decay": 2e-6, "reconstruction_loss": "mse",
                "output_activation": "sigmoid"},
@@ -408,10 +473,8 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe(name: str) -> Recipe:
+    """The recipe of bundled preset `name`; ValueError naming the known ones otherwise."""
     if name not in RECIPES:
-        import difflib
-
-        close = difflib.get_close_matches(name, RECIPES, n=3)
-        raise SystemExit(f"unknown preset {name!r}; recipes: {sorted(RECIPES)}"
-                         + (f"; did you mean {close}?" if close else ""))
+        raise ValueError(f"no recipe for preset {name!r}; expected one of {sorted(RECIPES)}."
+                         f"{closest(str(name), RECIPES)}")
     return RECIPES[name]
