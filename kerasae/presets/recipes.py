@@ -31,7 +31,7 @@ class TrainingData:
 
     train: Any
     validation: Any
-    test: dict[str, np.ndarray] = field(default_factory=dict)
+    test: dict[str, Any] = field(default_factory=dict)  # arrays, or a dataset object
 
 
 @dataclass(frozen=True)
