@@ -13,8 +13,7 @@ import types
 from typing import Any
 
 from kerasae import _lazy
-
-__version__ = "0.1.0"
+from kerasae._version import __version__
 
 # public name -> module that defines it
 _PUBLIC = {

@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from kerasae._version import __version__
 from kerasae.hub.card import licence_fields, model_card
 from kerasae.hub.integrity import (
     IntegrityError,
@@ -47,8 +48,6 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     kerasae preset (or empty), or with `overwrite=True`; a file at `directory` is refused.
     Weights holding NaN or infinity are refused: nothing is written.
     """
-    import kerasae
-
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a Keras model (from kerasae.build or kerasae.load); "
                          f"got {type(model).__name__}.")
@@ -67,7 +66,7 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     parent = getattr(model, "preset_metadata", None)
     if parent and "lineage" not in metadata:
         meta["lineage"] = [*parent.get("lineage", []), _lineage_entry(parent)]
-    meta.update(format_version=FORMAT_VERSION, kerasae_version=kerasae.__version__,
+    meta.update(format_version=FORMAT_VERSION, kerasae_version=__version__,
                 keras_version=keras.__version__)
     check_metadata(meta, "the metadata argument", ValueError)
     config = keras.saving.serialize_keras_object(model)
@@ -230,8 +229,6 @@ def check_metadata(meta: Any, where: str, error: type[ValueError]) -> None:
     """Raise `error` (IntegrityError for a file, ValueError for an argument) naming `where` if
     `meta` is not preset metadata this kerasae can use; a newer format or kerasae version asks
     to upgrade (ValueError)."""
-    import kerasae
-
     if not isinstance(meta, dict):
         raise error(f"{where} must hold a JSON object of metadata fields; it holds "
                     f"{type(meta).__name__} {json.dumps(meta)[:80]}.")
@@ -239,10 +236,10 @@ def check_metadata(meta: Any, where: str, error: type[ValueError]) -> None:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise error(f"{where}: format_version must be an integer >= 1; got {version!r}.")
     writer = meta.get("kerasae_version")
-    if version > FORMAT_VERSION or _newer(writer, kerasae.__version__):
+    if version > FORMAT_VERSION or _newer(writer, __version__):
         raise ValueError(
             f"{where} has preset format {version!r} written by kerasae {writer or '?'}; this "
-            f"is kerasae {kerasae.__version__}, which reads format <= {FORMAT_VERSION}. "
+            f"is kerasae {__version__}, which reads format <= {FORMAT_VERSION}. "
             "Upgrade kerasae (pip install -U kerasae) to load it."
         )
     for field, types in FIELD_TYPES.items():

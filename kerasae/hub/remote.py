@@ -11,6 +11,7 @@ from typing import Any
 
 import keras
 
+from kerasae._version import __version__
 from kerasae.hub.integrity import IntegrityError, verify_files
 from kerasae.hub.preset import (
     OPTIONAL_FILES,
@@ -80,9 +81,7 @@ def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None 
         RevisionNotFoundError,
     )
 
-    import kerasae
-
-    version = kerasae.__version__
+    version = __version__
     try:
         if len(files) == 1:
             folder = Path(hf_hub_download(repo_id, files[0], revision=revision,
