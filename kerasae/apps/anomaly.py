@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from kerasae._checks import check_choice, check_range
+from kerasae._checks import binary_labels, check_choice, check_int, check_range, numbers
 from kerasae.data.nab import sliding_windows
-from kerasae.metrics._arrays import binary_labels, numbers, positive_int
 from kerasae.metrics.anomaly import auroc, precision_recall_at
 
 METHODS = ("contamination", "normalized")
@@ -33,7 +32,9 @@ class _Thresholded:
 
     def __init__(self, contamination: float | None, method: str, threshold: float | None):
         self.method = check_choice(method, METHODS, "method")
-        self.contamination = None if contamination is None else _check_contamination(contamination)
+        self.contamination = None if contamination is None else check_range(
+            contamination, 0.0, 0.5, "contamination (the expected fraction of anomalies)",
+            open_low=True)
         if threshold is not None:
             if self.method == "contamination":
                 raise ValueError(
@@ -210,7 +211,7 @@ class SeriesAnomalyDetector(_Thresholded):
         super().__init__(contamination, method, threshold)
         self.data_shape = _window_shape(model)
         self.window = self.data_shape[0]
-        self.stride = _check_stride(stride, self.window)
+        self.stride = check_int(stride, "stride", maximum=self.window)  # every step in a window
         self.aggregate = check_choice(aggregate, AGGREGATES, "aggregate")
         if scaler is not None and not isinstance(scaler, SeriesScaler):
             raise TypeError(f"scaler must be a fitted SeriesScaler or None; got {scaler!r}.")
@@ -283,21 +284,6 @@ def _check_model(model: Any) -> Any:
             f"(any kerasae model has one); got {type(model).__name__}."
         )
     return model
-
-
-def _check_contamination(value: Any) -> float:
-    is_number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not (is_number and 0 < value <= 0.5):
-        raise ValueError(
-            "contamination (the expected fraction of anomalies) must be a number in (0, 0.5]; "
-            f"got {value!r}."
-        )
-    return float(value)
-
-
-def _check_stride(value: Any, window: int) -> int:
-    """At most the window length, so every time step lies in some window."""
-    return positive_int(value, "stride", maximum=window)
 
 
 def _window_shape(model: Any) -> tuple[int, ...]:

@@ -37,9 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from kerasae._checks import check_data, check_positive_int
+from kerasae._checks import check_data, check_int
 from kerasae.metrics import psnr
-from kerasae.metrics._arrays import positive_int
 
 MAGIC = b"KAEC"
 FORMAT_VERSION = 2
@@ -62,7 +61,7 @@ def denoise(model: Any, x_noisy: Any, batch_size: int = 256, *, condition: Any =
     use. Any autoencoder works, but only one trained with input corruption (e.g. the
     'denoising_ae' variant) is trained to remove noise rather than to copy it.
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     x = check_data(x_noisy, tuple(model.data_shape), "x_noisy")
     return np.asarray(model.reconstruct(x, batch_size=batch_size, **_condition(condition)))
 
@@ -179,7 +178,7 @@ def compress(model: Any, x: Any, bits: int | None = 8, *, batch_size: int = 256,
     """Encode a batch with `model.encode` and quantise the codes to `bits` bits (1..16) per
     value, or keep them as float32 when `bits` is None (lossless apart from the model)."""
     bits = check_bits(bits)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     x = check_data(x, tuple(model.data_shape), "x")
     z = model.encode(x, batch_size=batch_size, **_condition(condition))
     return CompressedBatch.from_codes(z, bits, tuple(model.data_shape), model_fingerprint(model))
@@ -199,7 +198,7 @@ def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: i
         raise ValueError(f"compressed must be a CompressedBatch or its bytes; got "
                          f"{type(compressed).__name__}.")
     _check_model_matches(model, compressed)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     z = compressed.dequantize()
     if not np.all(np.isfinite(z)):
         raise ValueError("compressed codes dequantise to non-finite values (offset + level * "
@@ -224,7 +223,7 @@ def compression_report(model: Any, x: Any, bits: int | None = 8, *, batch_size: 
     `psnr_loss_db` is what quantising the codes costs versus decoding unquantised codes.
     """
     bits = check_bits(bits)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     x = check_data(x, tuple(model.data_shape), "x")
     extra = _condition(condition)
     z = model.encode(x, batch_size=batch_size, **extra)
@@ -275,7 +274,7 @@ def check_bits(bits: Any) -> int | None:
     """None (float32 codes) or an integer in 1..MAX_BITS."""
     if bits is None:
         return None
-    return positive_int(bits, "bits (or None for float32 codes)", maximum=MAX_BITS)
+    return check_int(bits, "bits (or None for float32 codes)", maximum=MAX_BITS)
 
 
 def _condition(condition: Any) -> dict:

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kerasae._checks import check_choice, check_positive_int
-from kerasae.metrics._arrays import numbers, positive_int
+from kerasae._checks import check_choice, check_int, numbers
 
 METHODS = ("linear", "slerp")
 DEFAULT_SPAN = 3.0  # +-3 prior standard deviations: the usual beta-VAE traversal range
@@ -30,7 +29,7 @@ def sample(model, n: int, seed: int | None = None, condition=None,
     """n generated examples, (n, *data_shape); the same seed gives the same draws. "prior":
     z ~ p(z), only models with a prior (VAEs); "gmm": the mixture fitted on training codes
     (kerasae.samplers), any autoencoder that has one. A cvae needs `condition` labels."""
-    n = check_positive_int(n, "n")
+    n = check_int(n, "n")
     if not callable(getattr(model, "sample", None)):
         raise ValueError(
             f"{_describe(model)} has no prior to sample from: only variational autoencoders "
@@ -54,7 +53,7 @@ def interpolate_codes(z_a, z_b, steps: int = 8, method: str = "linear") -> np.nd
     origin; for (near-)parallel or zero codes it falls back to "linear".
     """
     method = check_choice(method, METHODS, "method")
-    steps = positive_int(steps, "steps", minimum=2)  # both endpoints
+    steps = check_int(steps, "steps", minimum=2)  # both endpoints
     dtype = _float_dtype(z_a, z_b)
     z_a, z_b = numbers(z_a, "z_a", ndim=1), numbers(z_b, "z_b", ndim=1)
     if z_a.shape != z_b.shape:

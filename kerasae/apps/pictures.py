@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kerasae._checks import check_positive_int
-from kerasae.metrics._arrays import numbers, to_numpy
+from kerasae._checks import check_int, numbers, to_numpy
 
 CELL = 0.9  # inches per image in a grid
 MAX_CLASSES = 20  # more distinct labels than this are coloured as a continuous quantity
@@ -121,7 +120,7 @@ def sample_grid(images: np.ndarray, path: str | os.PathLike, columns: int = 10,
                 dpi: int = 100, figsize: tuple[float, float] | None = None,
                 title: str | None = None) -> str:
     """Save images (N, H, W[, C]) in [0, 1] as a grid `columns` wide, e.g. a model's samples."""
-    columns = check_positive_int(columns, "columns")
+    columns = check_int(columns, "columns")
     rows = _chunks(_images(images, "images"), columns)
     width = min(columns, len(rows[0]))
     figure, _ = _image_grid(rows, figsize or (width * CELL, len(rows) * CELL))
@@ -138,7 +137,7 @@ def reconstruction_grid(model, x, path: str | os.PathLike, n: int = 10, conditio
     For a model that hides part of its input (a masked autoencoder's `inference_mask()`), a
     middle row shows what the encoder sees, with the hidden pixels grey."""
     x = np.asarray(x)
-    n = min(check_positive_int(n, "n"), len(x))
+    n = min(check_int(n, "n"), len(x))
     x = x[:n]
     labels = condition
     if labels is not None and np.ndim(labels) > 0:  # one label per example: keep the first n
@@ -213,7 +212,7 @@ def unit_grid(images: np.ndarray, path: str | os.PathLike, columns: int = 10,
     images = np.asarray(images)
     if image_shape is not None:
         images = images.reshape(len(images), *image_shape)
-    columns = check_positive_int(columns, "columns")
+    columns = check_int(columns, "columns")
     rows = _chunks(_images(images, "images"), columns)
     figure, _ = _image_grid(rows, figsize or (columns * 0.8, len(rows) * 0.8), rescale=True)
     figure.tight_layout(pad=0.1)

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from kerasae._atomic import atomic_file
-from kerasae._checks import check_positive_int
-from kerasae.metrics._arrays import numbers
+from kerasae._checks import check_int, numbers
 
 FORMAT_VERSION = 1
 STORED = ("version", "vectors", "ids", "next_id")
@@ -49,8 +48,8 @@ class LatentIndex:
                              f"model or a callable, or be None; got "
                              f"{type(model_or_encoder).__name__}.")
         self.encoder = model_or_encoder
-        self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.block_elements = check_positive_int(block_elements, "block_elements")
+        self.batch_size = check_int(batch_size, "batch_size")
+        self.block_elements = check_int(block_elements, "block_elements")
         self._vectors = np.zeros((0, 0), dtype="float32")
         self._ids = np.zeros(0, dtype="int64")
         self._next_id = 0
@@ -121,7 +120,7 @@ class LatentIndex:
 
     def search_embeddings(self, z: Any, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """`search` for precomputed query codes (Q, dim)."""
-        k = check_positive_int(k, "k")
+        k = check_int(k, "k")
         if len(self) == 0:
             raise ValueError("the index is empty: add embeddings before searching.")
         queries = self._unit_rows(z, "queries")

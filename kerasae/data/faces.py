@@ -18,7 +18,7 @@ from kerasae.data._files import (
     load_npz,
     require_files,
     unit_float,
-    verify_sha256,
+    verify_file,
 )
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -145,7 +145,7 @@ def load_olivetti_sample(channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"channels must be 1 or 3; got {channels!r}.")
     path = resources.files("kerasae") / "assets" / "olivetti_sample.npz"
     with resources.as_file(path) as file:
-        verify_sha256(file, OLIVETTI_SAMPLE_SHA256)
+        verify_file(file, OLIVETTI_SAMPLE_SHA256)
         arrays = load_npz(file, ["x", "y"])
     x = unit_float(arrays["x"])[..., None]
     return np.repeat(x, channels, axis=-1), arrays["y"].astype(np.int64)

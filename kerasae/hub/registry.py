@@ -10,7 +10,14 @@ from typing import Any, Literal, overload
 
 from kerasae._checks import closest
 from kerasae.hub import zoo
-from kerasae.hub.preset import METADATA, OPTIONAL_FILES, PRESET_FILES, read_metadata
+from kerasae.hub._meta import (  # bundled_root is looked up here, so tests can move it
+    METADATA,
+    OPTIONAL_FILES,
+    PRESET_FILES,
+    bundled_root,
+    preset_names,
+    read_metadata,
+)
 
 Status = Literal["bundled", "cached", "remote", "unpublished"]
 
@@ -28,23 +35,8 @@ class PresetStatus:
     size: int
 
 
-def bundled_root() -> Path | None:
-    """`kerasae/weights/` inside an installed wheel, else `weights/` of a source checkout.
-    None in a slim install (no weights in the wheel)."""
-    package = Path(__file__).resolve().parent.parent
-    if (package / "weights").is_dir():
-        return package / "weights"
-    checkout = package.parent
-    if (checkout / "weights").is_dir() and (checkout / "pyproject.toml").is_file():
-        return checkout / "weights"
-    return None
-
-
 def bundled_names() -> list[str]:
-    root = bundled_root()
-    if root is None:
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / METADATA).is_file())
+    return preset_names(bundled_root())
 
 
 @overload

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from kerasae.metrics._arrays import numbers, positive_int, rows, to_numpy
+from kerasae._checks import check_int, numbers, rows, to_numpy
 
 _CHUNK = 4096  # rows per block when projecting, to bound memory for wide data
 
@@ -32,7 +32,7 @@ def principal_components(x, k: int) -> PrincipalComponents:
     centred data. Signs of the axes are arbitrary."""
     x = rows(x, "x", min_rows=2)
     n, d = x.shape
-    k = positive_int(k, "k")
+    k = check_int(k, "k")
     if k > min(n, d):
         raise ValueError(
             f"k must be at most min(N, D) = {min(n, d)} for x of shape {x.shape}; got {k}."
