@@ -25,6 +25,7 @@ import kerasae
 from kerasae._checks import closest
 from kerasae.hub._meta import bundled_root, preset_names, read_metadata
 from kerasae.hub.registry import resolve
+from kerasae.protocols import Posterior
 
 # The modules above import neither Keras nor a backend. Those that do (kerasae.apps,
 # kerasae.data.images, kerasae.finetune: Keras, TensorFlow, SciPy, seconds of imports) are
@@ -560,7 +561,7 @@ def cmd_traverse(args) -> int:
                          f"got {args.index}.")
     example = x[args.index]
     dims = args.dims
-    if dims is None and hasattr(model, "encode_distribution"):
+    if dims is None and isinstance(model, Posterior):
         dims = [int(d) for d in informative_dims(model, example[None])[:10]]
     grid = traverse(model, example, dims=dims, values=args.span, is_code=False)
     dims = dims if dims is not None else list(range(model.latent_dim))

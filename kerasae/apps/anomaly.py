@@ -1,10 +1,11 @@
 """Anomaly detection from reconstruction error: a threshold fitted on normal data only, and
 per-time-step scores for a series cut into sliding windows.
 
-Only `model.reconstruction_error` is called (plus `model.data_shape` for series), so every variant
-of the zoo works, and so does any object with that method. Conventions as in kerasae.metrics:
-a higher score is more anomalous, label 1 is an anomaly, and a score at or above the threshold is
-flagged (the rule `kerasae.metrics.precision_recall_at` uses, so `report` matches `predict`).
+Only `model.reconstruction_error` is called (plus `model.data_shape` for series): the model is
+any `kerasae.protocols.Scores`, every variant of the zoo and any object with that method.
+Conventions as in kerasae.metrics: a higher score is more anomalous, label 1 is an anomaly, and
+a score at or above the threshold is flagged (the rule `kerasae.metrics.precision_recall_at`
+uses, so `report` matches `predict`).
 
     detector = AnomalyDetector(model, contamination=0.05).fit(x_normal)
     detector.predict(x)           # bool per example
@@ -21,6 +22,7 @@ import numpy as np
 from kerasae._checks import binary_labels, check_choice, check_int, check_range, numbers
 from kerasae.data.nab import sliding_windows
 from kerasae.metrics.anomaly import auroc, precision_recall_at
+from kerasae.protocols import Scores, condition_kwargs
 
 METHODS = ("contamination", "normalized")
 AGGREGATES = ("mean", "max")
@@ -116,7 +118,7 @@ class AnomalyDetector(_Thresholded):
 
     def __init__(
         self,
-        model: Any,
+        model: Scores,
         contamination: float | None = 0.01,
         method: str = "contamination",
         threshold: float | None = None,
@@ -144,8 +146,7 @@ class AnomalyDetector(_Thresholded):
         return self._report(self.score(x, condition), labels)
 
     def _raw_scores(self, x: Any, condition: Any) -> np.ndarray:
-        options = {} if condition is None else {"condition": condition}
-        return _score_vector(self.model.reconstruction_error(x, **options))
+        return _score_vector(self.model.reconstruction_error(x, **condition_kwargs(condition)))
 
 
 class SeriesScaler:
@@ -198,7 +199,7 @@ class SeriesAnomalyDetector(_Thresholded):
 
     def __init__(
         self,
-        model: Any,
+        model: Scores,
         contamination: float | None = 0.01,
         method: str = "contamination",
         threshold: float | None = None,
@@ -277,8 +278,8 @@ def _per_step(scores: np.ndarray, starts: np.ndarray, window: int, steps: int,
     return np.lib.stride_tricks.sliding_window_view(at_start, window).max(axis=1)
 
 
-def _check_model(model: Any) -> Any:
-    if not callable(getattr(model, "reconstruction_error", None)):
+def _check_model(model: Any) -> Scores:
+    if not isinstance(model, Scores):
         raise TypeError(
             "model must have a reconstruction_error(x) method returning one score per example "
             f"(any kerasae model has one); got {type(model).__name__}."
@@ -286,7 +287,7 @@ def _check_model(model: Any) -> Any:
     return model
 
 
-def _window_shape(model: Any) -> tuple[int, ...]:
+def _window_shape(model: Scores) -> tuple[int, ...]:
     shape = getattr(model, "data_shape", None)
     if not isinstance(shape, tuple) or not shape:
         raise TypeError(

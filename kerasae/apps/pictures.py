@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from kerasae._checks import check_int, numbers, to_numpy
+from kerasae.protocols import Masked, Reconstructs
 
 CELL = 0.9  # inches per image in a grid
 MAX_CLASSES = 20  # more distinct labels than this are coloured as a continuous quantity
@@ -130,8 +131,9 @@ def sample_grid(images: np.ndarray, path: str | os.PathLike, columns: int = 10,
     return _save(figure, path, dpi)
 
 
-def reconstruction_grid(model, x, path: str | os.PathLike, n: int = 10, condition=None,
-                        dpi: int = 100, figsize: tuple[float, float] | None = None) -> str:
+def reconstruction_grid(model: Reconstructs, x, path: str | os.PathLike, n: int = 10,
+                        condition=None, dpi: int = 100,
+                        figsize: tuple[float, float] | None = None) -> str:
     """Save the first n examples of x above the model's reconstructions of them.
 
     For a model that hides part of its input (a masked autoencoder's `inference_mask()`), a
@@ -143,9 +145,9 @@ def reconstruction_grid(model, x, path: str | os.PathLike, n: int = 10, conditio
     if labels is not None and np.ndim(labels) > 0:  # one label per example: keep the first n
         labels = np.asarray(labels)[:n]
     rows, titles = [x], ["input"]
-    mask_of = getattr(model, "inference_mask", None)
-    if callable(mask_of) and x.ndim >= 3:
-        hidden = np.asarray(mask_of(), dtype=bool).reshape(x.shape[1:3] + (1,) * (x.ndim - 3))
+    if isinstance(model, Masked) and x.ndim >= 3:
+        hidden = np.asarray(model.inference_mask(), dtype=bool)
+        hidden = hidden.reshape(x.shape[1:3] + (1,) * (x.ndim - 3))
         rows.append(np.where(hidden, 0.5, x))
         titles.append("what the encoder sees")
     rows.append(model.reconstruct(x, condition=labels))

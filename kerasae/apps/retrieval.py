@@ -20,6 +20,7 @@ import numpy as np
 
 from kerasae._atomic import atomic_file
 from kerasae._checks import check_int, numbers
+from kerasae.protocols import Encodes, condition_kwargs
 
 FORMAT_VERSION = 1
 STORED = ("version", "vectors", "ids", "next_id")
@@ -41,8 +42,7 @@ class LatentIndex:
                  block_elements: int = BLOCK_ELEMENTS):
         if model_or_encoder is not None and (
             isinstance(model_or_encoder, (str, bytes, os.PathLike))
-            or not (callable(getattr(model_or_encoder, "encode", None))
-                    or callable(model_or_encoder))
+            or not (isinstance(model_or_encoder, Encodes) or callable(model_or_encoder))
         ):
             raise ValueError("model_or_encoder must have an encode(x) method, be a Keras "
                              f"model or a callable, or be None; got "
@@ -178,9 +178,8 @@ class LatentIndex:
         if model is None:
             raise ValueError("this index has no model: pass embeddings to add_embeddings or "
                              "search_embeddings, or build it as LatentIndex(model).")
-        extra = {} if condition is None else {"condition": condition}
-        if hasattr(model, "encode"):
-            return model.encode(x, batch_size=self.batch_size, **extra)
+        if isinstance(model, Encodes):
+            return model.encode(x, batch_size=self.batch_size, **condition_kwargs(condition))
         if hasattr(model, "predict"):
             return model.predict(x, batch_size=self.batch_size, verbose=0)
         return model(x)

@@ -16,6 +16,7 @@ import numpy as np
 
 from kerasae._checks import check_int, check_positive_float, integer_labels, numbers
 from kerasae.metrics.probe import SoftmaxRegression
+from kerasae.protocols import Encodes
 
 
 @runtime_checkable
@@ -153,10 +154,11 @@ def _sample_factors(dataset, n: int, rng: np.random.Generator, sizes: np.ndarray
     return factors.copy()
 
 
-def _encoder(encoder: Any) -> Callable[[np.ndarray], np.ndarray]:
+def _encoder(encoder: Encodes | Callable[[np.ndarray], np.ndarray]
+             ) -> Callable[[np.ndarray], np.ndarray]:
     if isinstance(encoder, (str, bytes)):
         pass  # str.encode is not an encoder
-    elif hasattr(encoder, "encode"):
+    elif isinstance(encoder, Encodes):
         return encoder.encode
     elif callable(encoder):
         return encoder

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.linalg import subspace_angles
 
 from kerasae._checks import check_int, numbers, rows, to_numpy
+from kerasae.protocols import Reconstructs, Shaped
 
 _CHUNK = 4096  # rows per block when projecting, to bound memory for wide data
 
@@ -135,10 +136,10 @@ def pca_agreement(x_train, x_eval, reconstruction, k: int | None = None) -> dict
     relative_gap = model_mse / pca_mse - 1: about 0 for a converged linear autoencoder,
     negative when a nonlinear model beats the linear optimum.
     """
-    if hasattr(reconstruction, "reconstruct"):
+    if isinstance(reconstruction, Reconstructs):
         model = reconstruction
-        if k is None:
-            k = getattr(model, "latent_dim", None)
+        if k is None and isinstance(model, Shaped):
+            k = model.latent_dim
         reconstruction = model.reconstruct(x_eval)
     if k is None:
         raise ValueError("k (the code size to compare at) is required with a reconstruction array.")
