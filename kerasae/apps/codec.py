@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from kerasae._checks import check_data, check_int
+from kerasae._checks import check_data, check_int, to_numpy
 from kerasae.metrics import psnr
 from kerasae.protocols import AutoencoderLike, Decodes, Encodes, Reconstructs, condition_kwargs
 
@@ -262,11 +262,9 @@ def model_fingerprint(model: Any) -> bytes | None:
     weights = getattr(model, "weights", None)
     if not weights:
         return None
-    from keras import ops
-
     digest = hashlib.sha256()
     for weight in weights:
-        value = np.asarray(ops.convert_to_numpy(weight), dtype="<f4")
+        value = np.asarray(to_numpy(weight), dtype="<f4")
         digest.update(struct.pack(f"<{value.ndim + 1}I", value.ndim, *value.shape))
         digest.update(np.ascontiguousarray(value).tobytes())
     return digest.digest()[:FINGERPRINT_BYTES]

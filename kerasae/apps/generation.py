@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kerasae._checks import check_choice, check_int, numbers
+from kerasae.metrics import kl_per_dimension
 from kerasae.protocols import AutoencoderLike, Decodes, Posterior, Samples, describe
 
 METHODS = ("linear", "slerp")
@@ -113,8 +114,6 @@ def informative_dims(model: Posterior, x, condition=None) -> np.ndarray:
     """A VAE's latent dimensions, most informative first: sorted by their average KL from the
     prior over x (a dimension with no KL carries no information about x, so sweeping it
     changes little: the collapsed dimensions come last)."""
-    from kerasae.metrics import kl_per_dimension
-
     if not isinstance(model, Posterior):
         raise ValueError(f"{describe(model)} has no posterior distribution (encode_distribution) "
                          "to rank latent dimensions by; only VAEs have one.")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from kerasae._checks import check_int, numbers, to_numpy
+from kerasae.metrics import principal_components
 from kerasae.protocols import Masked, Reconstructs
 
 CELL = 0.9  # inches per image in a grid
@@ -188,8 +189,6 @@ def hidden_unit_inputs(model, layer: str | None = None) -> np.ndarray:
 
     Returns (units, *input_shape). `layer` names the layer (default: the encoder's first
     layer with a 2-D kernel)."""
-    import keras
-
     encoder = model.encoder
     candidates = [lyr for lyr in encoder.layers if getattr(lyr, "kernel", None) is not None
                   and len(lyr.kernel.shape) == 2]
@@ -197,7 +196,7 @@ def hidden_unit_inputs(model, layer: str | None = None) -> np.ndarray:
         candidates = [encoder.get_layer(layer)]
     if not candidates:
         raise ValueError("the encoder has no dense layer whose weights can be pictured.")
-    weights = keras.ops.convert_to_numpy(candidates[0].kernel)  # (inputs, units)
+    weights = to_numpy(candidates[0].kernel)  # (inputs, units)
     norms = np.sqrt(np.sum(weights**2, axis=0, keepdims=True))
     inputs = (weights / np.maximum(norms, 1e-12)).T
     shape = tuple(model.data_shape)
@@ -228,8 +227,6 @@ def project_codes(codes) -> tuple[np.ndarray, tuple[str, str]]:
     """Codes (N, D) as points in a plane, with the names of its axes: the codes themselves for
     D = 2, their first two principal components (numpy PCA) for D > 2, and the one
     coordinate against 0 for D = 1."""
-    from kerasae.metrics import principal_components
-
     codes = numbers(codes, "codes", ndim=2)
     dims = codes.shape[1]
     if dims == 1:

@@ -9,6 +9,7 @@ non-commercial research only, and a model card of anything trained on it must sa
 from __future__ import annotations
 
 import os
+from importlib import resources
 
 import numpy as np
 
@@ -139,8 +140,6 @@ def load_olivetti_sample(channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
     Laboratories Cambridge): float32 (16, 64, 64, channels) in [0, 1], grey repeated when
     channels is 3, and the subject ids. Face presets check themselves on it, since CelebA
     itself may not be redistributed."""
-    from importlib import resources
-
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3; got {channels!r}.")
     path = resources.files("kerasae") / "assets" / "olivetti_sample.npz"
