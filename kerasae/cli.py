@@ -23,8 +23,8 @@ import numpy as np
 
 import kerasae
 from kerasae._checks import closest
-from kerasae.hub._meta import bundled_root, preset_names, read_metadata
-from kerasae.hub.registry import resolve
+from kerasae.hub._meta import preset_names, read_metadata
+from kerasae.hub.registry import bundled_root, resolve
 from kerasae.protocols import Posterior
 
 # The modules above import neither Keras nor a backend. Those that do (kerasae.apps,

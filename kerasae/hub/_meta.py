@@ -1,8 +1,8 @@
 """What a preset folder holds and how its metadata.json is read and checked, without Keras.
 
-The command line's `list` and `info` answer from here without starting a backend, and the hub
-(save, load, registry, zoo) uses the same constants, reader and file checks, so a preset is
-judged the same way everywhere.
+The command line's `list` and `info` answer from here (and from kerasae.hub.registry, which finds
+the bundled presets) without starting a backend, and the hub (save, load, registry, zoo) uses
+the same constants, reader and file checks, so a preset is judged the same way everywhere.
 """
 
 from __future__ import annotations
@@ -26,18 +26,6 @@ SAMPLER = "sampler.npz"
 OPTIONAL_FILES = (SAMPLER,)  # listed in metadata "files" (with its sha256) when present
 PRESET_HINT = ("Nothing was changed on disk; fetch the preset again (for hf:// handles: "
                "huggingface_hub's force_download=True).")
-
-
-def bundled_root() -> Path | None:
-    """`kerasae/weights/` inside an installed wheel, else `weights/` of a source checkout.
-    None in a slim install (no weights in the wheel)."""
-    package = Path(__file__).resolve().parent.parent
-    if (package / "weights").is_dir():
-        return package / "weights"
-    checkout = package.parent
-    if (checkout / "weights").is_dir() and (checkout / "pyproject.toml").is_file():
-        return checkout / "weights"
-    return None
 
 
 def preset_names(root: Path | None) -> list[str]:

@@ -10,11 +10,10 @@ from typing import Any, Literal, overload
 
 from kerasae._checks import closest
 from kerasae.hub import zoo
-from kerasae.hub._meta import (  # bundled_root is looked up here, so tests can move it
+from kerasae.hub._meta import (
     METADATA,
     OPTIONAL_FILES,
     PRESET_FILES,
-    bundled_root,
     preset_names,
     read_metadata,
 )
@@ -33,6 +32,18 @@ class PresetStatus:
     repo_id: str | None
     revision: str | None
     size: int
+
+
+def bundled_root() -> Path | None:
+    """`kerasae/weights/` inside an installed wheel, else `weights/` of a source checkout.
+    None in a slim install (no weights in the wheel)."""
+    package = Path(__file__).resolve().parent.parent
+    if (package / "weights").is_dir():
+        return package / "weights"
+    checkout = package.parent
+    if (checkout / "weights").is_dir() and (checkout / "pyproject.toml").is_file():
+        return checkout / "weights"
+    return None
 
 
 def bundled_names() -> list[str]:
