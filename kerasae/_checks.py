@@ -1,7 +1,9 @@
-"""Argument and data checks that fail early with a message saying what was expected and what came.
+"""Argument, data and file checks that fail early with a message saying what was expected and
+what came: the one home for validation in kerasae (models, apps, metrics, data and hub alike).
 
 Keras and the backends would fail too, but deep inside a traced function and with a message about
-tensors the user never created; these checks name the user's own argument instead.
+tensors the user never created; these checks name the user's own argument instead. File hashes
+are checked here too, so a preset and a dataset file fail the same way (IntegrityError).
 """
 
 from __future__ import annotations
