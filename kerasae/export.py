@@ -32,9 +32,10 @@ from typing import Any
 
 import keras
 
+from kerasae._atomic import atomic_directory, check_target
 from kerasae._checks import check_choice
 from kerasae._version import __version__
-from kerasae.hub.integrity import atomic_directory, check_target, nonfinite_weights
+from kerasae.hub.integrity import nonfinite_weights
 
 FORMATS = ("tf_saved_model", "onnx")
 MARKER = "kerasae-export.json"

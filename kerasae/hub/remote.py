@@ -11,15 +11,16 @@ from typing import Any
 
 import keras
 
+from kerasae._checks import IntegrityError
 from kerasae._version import __version__
-from kerasae.hub.integrity import IntegrityError, verify_files
-from kerasae.hub.preset import (
+from kerasae.hub._meta import (
     OPTIONAL_FILES,
     PRESET_FILES,
     read_metadata,
-    save_preset,
+    verify_files,
     verify_preset,
 )
+from kerasae.hub.preset import save_preset
 from kerasae.hub.zoo import Preset
 
 _HANDLE = re.compile(r"^hf://(?P<repo>[\w.\-]+/[\w.\-]+)(@(?P<revision>[\w.\-/]+))?$")
