@@ -35,7 +35,7 @@ class _Thresholded:
     def __init__(self, contamination: float | None, method: str, threshold: float | None):
         self.method = check_choice(method, METHODS, "method")
         self.contamination = None if contamination is None else check_range(
-            contamination, 0.0, 0.5, "contamination (the expected fraction of anomalies)",
+            contamination, 0, 0.5, "contamination (the expected fraction of anomalies)",
             open_low=True)
         if threshold is not None:
             if self.method == "contamination":
