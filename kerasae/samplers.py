@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from kerasae._checks import check_int
-from kerasae.protocols import Encodes
 
 SAMPLER_FORMAT = 1
 _KEYS = ("format", "weights", "means", "covariances")
@@ -155,7 +154,7 @@ def fit_gmm(codes, n_components: int = 10, seed: int = 0,
     return GaussianMixtureSampler(mixture.weights_, mixture.means_, covariances)
 
 
-def fit_gmm_sampler(model: Encodes, data, n_components: int = 10, seed: int = 0, condition=None,
+def fit_gmm_sampler(model, data, n_components: int = 10, seed: int = 0, condition=None,
                     attach: bool = True, batch_size: int = 256) -> GaussianMixtureSampler:
     """Encode `data` (VAEs: to the posterior mean), fit a mixture on the codes and, by default,
     attach it to `model` so `model.sample(n, sampler="gmm")` and `save_preset` use it."""

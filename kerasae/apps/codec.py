@@ -39,7 +39,7 @@ import numpy as np
 
 from kerasae._checks import check_data, check_int, to_numpy
 from kerasae.metrics import psnr
-from kerasae.protocols import AutoencoderLike, Decodes, Encodes, Reconstructs, condition_kwargs
+from kerasae.protocols import AutoencoderLike, condition_kwargs
 
 MAGIC = b"KAEC"
 FORMAT_VERSION = 2
@@ -53,7 +53,7 @@ _U32 = struct.Struct("<I")
 # ----- denoising ---------------------------------------------------------------------------
 
 
-def denoise(model: Reconstructs, x_noisy: Any, batch_size: int = 256, *, condition: Any = None
+def denoise(model: AutoencoderLike, x_noisy: Any, batch_size: int = 256, *, condition: Any = None
             ) -> np.ndarray:
     """Clean estimates of noisy examples: the model's deterministic reconstruction.
 
@@ -174,7 +174,7 @@ class CompressedBatch:
 # ----- compress, decompress, report --------------------------------------------------------
 
 
-def compress(model: Encodes, x: Any, bits: int | None = 8, *, batch_size: int = 256,
+def compress(model: AutoencoderLike, x: Any, bits: int | None = 8, *, batch_size: int = 256,
              condition: Any = None) -> CompressedBatch:
     """Encode a batch with `model.encode` and quantise the codes to `bits` bits (1..16) per
     value, or keep them as float32 when `bits` is None (lossless apart from the model)."""
@@ -185,8 +185,8 @@ def compress(model: Encodes, x: Any, bits: int | None = 8, *, batch_size: int = 
     return CompressedBatch.from_codes(z, bits, tuple(model.data_shape), model_fingerprint(model))
 
 
-def decompress(model: Decodes, compressed: CompressedBatch | bytes, *, batch_size: int = 256,
-               condition: Any = None) -> np.ndarray:
+def decompress(model: AutoencoderLike, compressed: CompressedBatch | bytes, *,
+               batch_size: int = 256, condition: Any = None) -> np.ndarray:
     """Reconstructions (N, *data_shape) from a CompressedBatch or its bytes, via `model.decode`.
 
     A conditional model needs the same `condition` labels as `compress` got: they are side

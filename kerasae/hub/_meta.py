@@ -35,9 +35,9 @@ def preset_names(root: Path | None) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / METADATA).is_file())
 
 
-def check_file_list(files: Any, required: Iterable[str], where: str) -> None:
-    """Refuse a file list that lacks one of `required` or names a file a preset never holds:
-    an emptied list must not switch the hash checks off."""
+def check_file_list(files: Any, required: Iterable[str], where: str) -> dict[str, str]:
+    """`files` ({name: sha256}) when it lists every one of `required` and no file a preset never
+    holds: an emptied list must not switch the hash checks off."""
     required = set(required)
     if not isinstance(files, dict) or not required <= set(files) <= required | set(
             OPTIONAL_FILES):
@@ -46,6 +46,7 @@ def check_file_list(files: Any, required: Iterable[str], where: str) -> None:
             f"{where} must list the sha256 of {sorted(required)} (and of "
             f"{', '.join(OPTIONAL_FILES)} when present); it lists {listed}."
         )
+    return files
 
 
 def verify_files(directory: Path, expected: dict[str, str]) -> None:
@@ -58,8 +59,7 @@ def verify_files(directory: Path, expected: dict[str, str]) -> None:
 def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
     """Every preset file must be listed with its sha256 and match it, and no unlisted optional
     file may lie beside them."""
-    files = meta.get("files")
-    check_file_list(files, HASHED_FILES, str(directory / METADATA))
+    files = check_file_list(meta.get("files"), HASHED_FILES, str(directory / METADATA))
     for name in OPTIONAL_FILES:
         if name not in files and ((directory / name).exists() or (directory / name).is_symlink()):
             raise IntegrityError(
