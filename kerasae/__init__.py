@@ -4,7 +4,8 @@ Architectures: `list_variants()` (also `variants()`), `build(variant, ...)`, `re
 Pretrained presets: `list_pretrained()` (also `list_models()`), `model_info`, `load` (also
 `Autoencoder.from_preset`), `save_preset`, `push`; `export` for serving. Public submodules:
 `apps` (and `apps.pictures`), `conv`, `data`, `distribute`, `finetune`, `hub`, `metrics`,
-`models`, `presets` (how each bundled preset was trained and measured) and `samplers`.
+`models`, `presets` (how each bundled preset was trained and measured), `protocols` (what the
+apps ask of a model) and `samplers`.
 
 The public names are imported on first use, so `import kerasae` does not start a backend
 (`kerasae list` and `kerasae info` answer without one); see kerasae/_lazy.py.
@@ -19,8 +20,7 @@ import types
 from typing import Any
 
 from kerasae import _lazy
-
-__version__ = "0.1.0"
+from kerasae._version import __version__
 
 # public name -> module that defines it
 _PUBLIC = {
@@ -44,7 +44,7 @@ _ALIASES = {
 }
 # submodules that are part of the public surface (the README uses them)
 _MODULES = ("apps", "conv", "data", "distribute", "finetune", "hub", "metrics", "models",
-            "presets", "samplers")
+            "presets", "protocols", "samplers")
 
 __all__ = ["__version__", *sorted([*_PUBLIC, *_ALIASES]), *_MODULES]
 

@@ -20,11 +20,23 @@ import zipfile
 from pathlib import Path
 from typing import cast
 
+import numpy as np
+
+import kerasae
+from kerasae._checks import closest
+from kerasae.hub._meta import preset_names, read_metadata
+from kerasae.hub.registry import bundled_root, resolve
+from kerasae.protocols import Posterior
+
+# The modules above import neither Keras nor a backend. Those that do (kerasae.apps,
+# kerasae.data.images, kerasae.finetune: Keras, TensorFlow, SciPy, seconds of imports) are
+# imported inside the commands that use them, once _backend() has silenced the native log
+# lines, so that `--help`, `list` and `info` answer at once.
+
 # Refused before anything is allocated: more draws than a picture or a .npy wants.
 MAX_SAMPLES = 100_000
 MAX_OUTPUT_BYTES = 2 << 30  # 2 GiB of float32 samples
 MAX_SPAN = 1e6
-METADATA = "metadata.json"
 
 
 class CommandError(ValueError):
@@ -288,8 +300,6 @@ def _backend():
     """Import kerasae's models (and so Keras and its backend) with the C++ and absl log lines
     of TensorFlow silenced; returns the kerasae package."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import kerasae
-
     if "kerasae.builders" not in sys.modules:
         with _native_logs_hidden():
             kerasae.build  # noqa: B018  (imports Keras and registers the variants)
@@ -312,50 +322,25 @@ def cmd_variants(args) -> int:
     return 0
 
 
-def bundled_root() -> Path | None:
-    """The bundled `weights/` folder, found as kerasae.hub.registry finds it but without
-    importing kerasae.hub (which imports Keras)."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "weights", package.parent / "weights"):
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
 def _bundled_names() -> list[str]:
-    root = bundled_root()
-    return [] if root is None else sorted(
-        p.name for p in root.iterdir() if (p / METADATA).is_file())
+    return preset_names(bundled_root())
 
 
 def _read_metadata(handle: str) -> dict:
-    """metadata.json of a bundled preset or a preset folder, read as JSON only; hf:// handles
-    go through kerasae.hub (which downloads or finds them in the cache)."""
+    """metadata.json of a bundled preset or a preset folder, read by kerasae.hub._meta without
+    Keras; hf:// handles go through kerasae.hub (which downloads or finds them in the cache)."""
     if handle.startswith("hf://"):
-        from kerasae.hub import read_metadata, resolve
-
         return read_metadata(resolve(handle))
     folder = Path(handle).expanduser()
     if not folder.is_dir():
         names = _bundled_names()
         if handle not in names:
-            from kerasae._checks import closest
-
             raise CommandError(
                 f"unknown preset {handle!r}.{closest(handle, names)} Bundled presets: "
                 f"{names or 'none'}. A local preset folder or 'hf://org/repo[@revision]' also "
                 "works.")
         folder = cast(Path, bundled_root()) / handle  # names is empty when it is None
-    path = folder / METADATA
-    if not path.is_file():
-        raise CommandError(f"{folder} is not a kerasae preset: it has no {METADATA}.")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CommandError(f"{path} is not valid JSON ({error}); the file is corrupt.") from None
-    if not isinstance(meta, dict):
-        raise CommandError(f"{path} must hold a JSON object; got {type(meta).__name__}.")
-    return meta
+    return read_metadata(folder)
 
 
 def cmd_list(args) -> int:
@@ -399,8 +384,6 @@ def cmd_push(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    import numpy as np
-
     out = _out_folder(args.out)
     _check_files(args.inputs, "input", folders=True)
     model = _load(args.handle)
@@ -470,8 +453,6 @@ def _check_files(paths: list[str], what: str, folders: bool = False) -> list[Pat
 def _load_array(path: str | Path, what: str):
     """The array of a .npy file, or the only (or first) array of a .npz file, as float32;
     never unpickles."""
-    import numpy as np
-
     path = _check_files([str(path)], what)[0]
     if path.suffix not in (".npy", ".npz"):
         raise CommandError(f"{what} {path} must be a numpy .npy or .npz file.")
@@ -519,8 +500,6 @@ def _make(out: Path) -> Path:
 
 
 def cmd_anomaly(args) -> int:
-    import numpy as np
-
     out = _out_folder(args.out)
     _check_files([args.normal, *args.inputs], "input", folders=True)
     labels = None if args.labels is None else _load_array(args.labels, "--labels")
@@ -550,8 +529,6 @@ def cmd_anomaly(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    import numpy as np
-
     out = _out_folder(args.out)
     model = _load(args.handle)
     from kerasae.apps import sample, sample_grid
@@ -574,8 +551,6 @@ def cmd_generate(args) -> int:
 
 
 def cmd_traverse(args) -> int:
-    import numpy as np
-
     out = _out_folder(args.out)
     _check_files(args.inputs, "input", folders=True)
     model = _load(args.handle)
@@ -587,7 +562,7 @@ def cmd_traverse(args) -> int:
                          f"got {args.index}.")
     example = x[args.index]
     dims = args.dims
-    if dims is None and hasattr(model, "encode_distribution"):
+    if dims is None and isinstance(model, Posterior):
         dims = [int(d) for d in informative_dims(model, example[None])[:10]]
     grid = traverse(model, example, dims=dims, values=args.span, is_code=False)
     dims = dims if dims is not None else list(range(model.latent_dim))
@@ -623,8 +598,6 @@ def cmd_retrieve(args) -> int:
 
 
 def cmd_finetune(args) -> int:
-    import contextlib
-
     from kerasae.finetune import finetune
 
     command = " ".join(["kerasae", *sys.argv[1:]]) if sys.argv[1:2] == ["finetune"] else None

@@ -32,8 +32,10 @@ from typing import Any
 
 import keras
 
+from kerasae._atomic import atomic_directory, check_target
 from kerasae._checks import check_choice
-from kerasae.hub.integrity import atomic_directory, check_target, nonfinite_weights
+from kerasae._version import __version__
+from kerasae.hub.integrity import nonfinite_weights
 
 FORMATS = ("tf_saved_model", "onnx")
 MARKER = "kerasae-export.json"
@@ -202,12 +204,10 @@ def _write(model: keras.Model, folder: Path, format: str, names: list[str],
                             input_signature=[specs] if len(specs) > 1 else specs)
             _rename_onnx(path, inputs, list(OUTPUT_NAMES[name]))
             manifest[name] = {"inputs": inputs, "outputs": list(OUTPUT_NAMES[name])}
-    import kerasae
-
     marker = {
         "kerasae_export": 1, "format": format, "endpoints": manifest,
         "serving_default": serving_default if format == "tf_saved_model" else None,
-        "kerasae_version": kerasae.__version__, "keras_version": keras.__version__,
+        "kerasae_version": __version__, "keras_version": keras.__version__,
         "backend": keras.backend.backend(), "variant": getattr(model, "variant", None),
         "files": sorted(p.name for p in folder.iterdir()),
     }

@@ -25,7 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
+
+from kerasae._checks import check_int
+from kerasae.data.images import ImagePreprocessing, image_folder, preprocess_array
+from kerasae.data.tfds import from_tfds
+from kerasae.hub._meta import read_metadata
+from kerasae.hub.card import licence_fields, licence_rank
+from kerasae.hub.preset import _lineage_entry, load_preset, save_preset
+from kerasae.hub.registry import resolve
+from kerasae.hub.remote import parse_handle
 
 DEFAULT_LEARNING_RATE = 1e-4
 LEARNING_RATE_LIMIT = 10.0  # times the recorded rate, above which force=True is needed
@@ -75,19 +85,11 @@ def finetune(
     carries the most restrictive of them and the parent's, never a default licence.
     `callbacks` are added to the Keras callbacks of the fit (keras.callbacks.TensorBoard, ...).
     """
-    import keras
-
-    import kerasae
-    from kerasae._checks import check_positive_int as positive_int
-    from kerasae.hub import read_metadata, resolve
-    from kerasae.hub.card import licence_fields, licence_rank
-    from kerasae.hub.preset import _lineage_entry
-
     say = log or (lambda line: None)
     out = Path(out)
-    epochs = positive_int(epochs, "epochs")
-    batch_size = positive_int(batch_size, "batch_size")
-    patience = positive_int(patience, "patience")
+    epochs = check_int(epochs, "epochs")
+    batch_size = check_int(batch_size, "batch_size")
+    patience = check_int(patience, "patience")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}.")
     if out.exists():
@@ -119,7 +121,7 @@ def finetune(
     say(f"training on {described['train']} examples, validating on {described['validation']}; "
         f"Adam, learning rate {rate:g}")
 
-    model = kerasae.load(parent_dir, compile=False)
+    model = load_preset(parent_dir, compile=False)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate))
     before = _evaluate(model, validation)
     backup = out.with_name(out.name + ".checkpoints")
@@ -194,7 +196,7 @@ def finetune(
         metadata["image_preprocessing"] = described["image_preprocessing"]
     if notes:
         metadata["notes"] = " ".join(notes)
-    path = kerasae.save_preset(model, out, metadata=metadata)
+    path = save_preset(model, out, metadata=metadata)
     if backup.exists():
         shutil.rmtree(backup)
     report = {"preset": str(path), "epochs_run": metadata["training"]["epochs_run"],
@@ -219,16 +221,12 @@ def _hub_id(handle, meta: dict[str, Any]) -> str | None:
     """The parent's Hub repository id, when it has one: hf://org/repo, or its metadata's."""
     text = os.fspath(handle)
     if text.startswith("hf://"):
-        from kerasae.hub.remote import parse_handle
-
         return parse_handle(text)[0]
     return meta.get("hub_repo")
 
 
 def _datasets(data, parent: dict[str, Any], validation_split: float, batch_size: int, seed: int):
     """(training data, validation data or None, a description) for model.fit."""
-    from kerasae.data.images import ImagePreprocessing, image_folder, preprocess_array
-
     shape = tuple((parent.get("input_spec") or {}).get("shape") or ())
     try:
         spec = ImagePreprocessing.from_metadata(parent)
@@ -281,8 +279,6 @@ def _datasets(data, parent: dict[str, Any], validation_split: float, batch_size:
 
 
 def _tfds_datasets(data: str, parent, spec, validation_split, batch_size, seed, described):
-    from kerasae.data.tfds import from_tfds
-
     if spec is None:
         raise ValueError(f"{parent.get('name')} does not take images; tfds data needs an image "
                          "preset.")
@@ -308,7 +304,7 @@ def _count(dataset) -> str | int:
     """Examples in a batched tf.data dataset (by one pass over its batch sizes)."""
     if dataset is None:
         return 0
-    import tensorflow as tf
+    import tensorflow as tf  # tf.data datasets come only from tfds, which needs TensorFlow
 
     return int(dataset.map(lambda x: tf.shape(x)[0]).reduce(np.int32(0), lambda a, b: a + b))
 

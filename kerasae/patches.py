@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasae._checks import check_choice, check_positive_int, check_range
+from kerasae._checks import check_choice, check_int, check_range, check_seed
 
 POSITION_EMBEDDINGS = ("sincos", "learned")
 
@@ -38,7 +38,7 @@ def patch_grid(image_shape, patch_size: int) -> tuple[int, int]:
             "patches need images of shape (height, width, channels); "
             f"got a per-example shape {image_shape}."
         )
-    patch_size = check_positive_int(patch_size, "patch_size")
+    patch_size = check_int(patch_size, "patch_size")
     height, width = image_shape[0], image_shape[1]
     if height % patch_size or width % patch_size:
         raise ValueError(
@@ -113,15 +113,6 @@ def gather_tokens(tokens, index):
     return ops.reshape(picked, (batch, -1, dim))
 
 
-def check_seed(seed):
-    """None, or a non-negative integer."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be None or a non-negative integer; got {seed!r}.")
-    return int(seed)
-
-
 def sincos_position_table(grid: tuple[int, int], dim: int) -> np.ndarray:
     """Fixed 2-D sine-cosine position embeddings (MAE's), shape (rows * cols, dim): half the
     dimensions encode the patch row, half the column, each as sin and cos of
@@ -151,7 +142,7 @@ class Patchify(keras.layers.Layer):
 
     def __init__(self, patch_size: int, **kwargs):
         super().__init__(**kwargs)
-        self.patch_size = check_positive_int(patch_size, "patch_size")
+        self.patch_size = check_int(patch_size, "patch_size")
 
     def build(self, input_shape):
         patch_grid(input_shape[1:], self.patch_size)
@@ -174,7 +165,7 @@ class Unpatchify(keras.layers.Layer):
 
     def __init__(self, patch_size: int, image_shape, **kwargs):
         super().__init__(**kwargs)
-        self.patch_size = check_positive_int(patch_size, "patch_size")
+        self.patch_size = check_int(patch_size, "patch_size")
         self.image_shape = tuple(int(d) for d in image_shape)
         patch_grid(self.image_shape, self.patch_size)
 
@@ -283,7 +274,7 @@ class ScatterPatches(keras.layers.Layer):
 
     def __init__(self, num_patches: int, **kwargs):
         super().__init__(**kwargs)
-        self.num_patches = check_positive_int(num_patches, "num_patches")
+        self.num_patches = check_int(num_patches, "num_patches")
 
     def build(self, input_shape):
         dim = input_shape[0][-1]
@@ -323,7 +314,7 @@ class PositionEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         if len(grid) != 2:
             raise ValueError(f"grid must be (rows, cols) of patches; got {grid!r}.")
-        self.grid = (check_positive_int(grid[0], "grid"), check_positive_int(grid[1], "grid"))
+        self.grid = (check_int(grid[0], "grid"), check_int(grid[1], "grid"))
         self.kind = check_choice(kind, POSITION_EMBEDDINGS, "pos_embedding")
 
     def build(self, input_shape):

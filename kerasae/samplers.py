@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasae._checks import check_positive_int
+from kerasae._checks import check_int
 
 SAMPLER_FORMAT = 1
 _KEYS = ("format", "weights", "means", "covariances")
@@ -72,7 +72,7 @@ class GaussianMixtureSampler:
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """n codes, shape (n, latent_dim), float32."""
-        n = check_positive_int(n, "n")
+        n = check_int(n, "n")
         rng = np.random.default_rng(seed)
         component = rng.choice(self.n_components, size=n, p=self.weights)
         noise = rng.standard_normal((n, self.latent_dim))
@@ -136,7 +136,7 @@ def fit_gmm(codes, n_components: int = 10, seed: int = 0,
     Needs scikit-learn (a dependency of kerasae) at fit time only."""
     from sklearn.mixture import GaussianMixture  # imported on use: it is slow
     codes = np.asarray(codes, dtype="float64")
-    n_components = check_positive_int(n_components, "n_components")
+    n_components = check_int(n_components, "n_components")
     if codes.ndim != 2 or len(codes) < n_components or not np.isfinite(codes).all():
         raise ValueError(f"codes must be a finite (N, latent_dim) array with N >= n_components "
                          f"({n_components}); got shape {codes.shape}.")

@@ -1,10 +1,11 @@
 """Anomaly detection from reconstruction error: a threshold fitted on normal data only, and
 per-time-step scores for a series cut into sliding windows.
 
-Only `model.reconstruction_error` is called (plus `model.data_shape` for series), so every variant
-of the zoo works, and so does any object with that method. Conventions as in kerasae.metrics:
-a higher score is more anomalous, label 1 is an anomaly, and a score at or above the threshold is
-flagged (the rule `kerasae.metrics.precision_recall_at` uses, so `report` matches `predict`).
+Only `model.reconstruction_error` is called (plus `model.data_shape` for series): the model is
+any `kerasae.protocols.Scores`, every variant of the zoo and any object with that method.
+Conventions as in kerasae.metrics: a higher score is more anomalous, label 1 is an anomaly, and
+a score at or above the threshold is flagged (the rule `kerasae.metrics.precision_recall_at`
+uses, so `report` matches `predict`).
 
     detector = AnomalyDetector(model, contamination=0.05).fit(x_normal)
     detector.predict(x)           # bool per example
@@ -18,10 +19,10 @@ from typing import Any, cast
 
 import numpy as np
 
-from kerasae._checks import check_choice, check_range
+from kerasae._checks import binary_labels, check_choice, check_int, check_range, numbers
 from kerasae.data.nab import sliding_windows
-from kerasae.metrics._arrays import binary_labels, numbers, positive_int
 from kerasae.metrics.anomaly import auroc, precision_recall_at
+from kerasae.protocols import Scores, condition_kwargs
 
 METHODS = ("contamination", "normalized")
 AGGREGATES = ("mean", "max")
@@ -33,7 +34,9 @@ class _Thresholded:
 
     def __init__(self, contamination: float | None, method: str, threshold: float | None):
         self.method = check_choice(method, METHODS, "method")
-        self.contamination = None if contamination is None else _check_contamination(contamination)
+        self.contamination = None if contamination is None else check_range(
+            contamination, 0, 0.5, "contamination (the expected fraction of anomalies)",
+            open_low=True)
         if threshold is not None:
             if self.method == "contamination":
                 raise ValueError(
@@ -116,7 +119,7 @@ class AnomalyDetector(_Thresholded):
 
     def __init__(
         self,
-        model: Any,
+        model: Scores,
         contamination: float | None = 0.01,
         method: str = "contamination",
         threshold: float | None = None,
@@ -144,8 +147,7 @@ class AnomalyDetector(_Thresholded):
         return self._report(self.score(x, condition), labels)
 
     def _raw_scores(self, x: Any, condition: Any) -> np.ndarray:
-        options = {} if condition is None else {"condition": condition}
-        return _score_vector(self.model.reconstruction_error(x, **options))
+        return _score_vector(self.model.reconstruction_error(x, **condition_kwargs(condition)))
 
 
 class SeriesScaler:
@@ -198,7 +200,7 @@ class SeriesAnomalyDetector(_Thresholded):
 
     def __init__(
         self,
-        model: Any,
+        model: Scores,
         contamination: float | None = 0.01,
         method: str = "contamination",
         threshold: float | None = None,
@@ -211,7 +213,7 @@ class SeriesAnomalyDetector(_Thresholded):
         super().__init__(contamination, method, threshold)
         self.data_shape = _window_shape(model)
         self.window = self.data_shape[0]
-        self.stride = _check_stride(stride, self.window)
+        self.stride = check_int(stride, "stride", maximum=self.window)  # every step in a window
         self.aggregate = check_choice(aggregate, AGGREGATES, "aggregate")
         if scaler is not None and not isinstance(scaler, SeriesScaler):
             raise TypeError(f"scaler must be a fitted SeriesScaler or None; got {scaler!r}.")
@@ -277,8 +279,8 @@ def _per_step(scores: np.ndarray, starts: np.ndarray, window: int, steps: int,
     return np.lib.stride_tricks.sliding_window_view(at_start, window).max(axis=1)
 
 
-def _check_model(model: Any) -> Any:
-    if not callable(getattr(model, "reconstruction_error", None)):
+def _check_model(model: Any) -> Scores:
+    if not isinstance(model, Scores):
         raise TypeError(
             "model must have a reconstruction_error(x) method returning one score per example "
             f"(any kerasae model has one); got {type(model).__name__}."
@@ -286,22 +288,7 @@ def _check_model(model: Any) -> Any:
     return model
 
 
-def _check_contamination(value: Any) -> float:
-    is_number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not (is_number and 0 < value <= 0.5):
-        raise ValueError(
-            "contamination (the expected fraction of anomalies) must be a number in (0, 0.5]; "
-            f"got {value!r}."
-        )
-    return float(value)
-
-
-def _check_stride(value: Any, window: int) -> int:
-    """At most the window length, so every time step lies in some window."""
-    return positive_int(value, "stride", maximum=window)
-
-
-def _window_shape(model: Any) -> tuple[int, ...]:
+def _window_shape(model: Scores) -> tuple[int, ...]:
     shape = getattr(model, "data_shape", None)
     if not isinstance(shape, tuple) or not shape:
         raise TypeError(

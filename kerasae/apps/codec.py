@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from kerasae._checks import check_data, check_positive_int
+from kerasae._checks import check_data, check_int, to_numpy
 from kerasae.metrics import psnr
-from kerasae.metrics._arrays import positive_int
+from kerasae.protocols import AutoencoderLike, condition_kwargs
 
 MAGIC = b"KAEC"
 FORMAT_VERSION = 2
@@ -53,7 +53,7 @@ _U32 = struct.Struct("<I")
 # ----- denoising ---------------------------------------------------------------------------
 
 
-def denoise(model: Any, x_noisy: Any, batch_size: int = 256, *, condition: Any = None
+def denoise(model: AutoencoderLike, x_noisy: Any, batch_size: int = 256, *, condition: Any = None
             ) -> np.ndarray:
     """Clean estimates of noisy examples: the model's deterministic reconstruction.
 
@@ -62,9 +62,9 @@ def denoise(model: Any, x_noisy: Any, batch_size: int = 256, *, condition: Any =
     use. Any autoencoder works, but only one trained with input corruption (e.g. the
     'denoising_ae' variant) is trained to remove noise rather than to copy it.
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     x = check_data(x_noisy, tuple(model.data_shape), "x_noisy")
-    return np.asarray(model.reconstruct(x, batch_size=batch_size, **_condition(condition)))
+    return np.asarray(model.reconstruct(x, batch_size=batch_size, **condition_kwargs(condition)))
 
 
 # ----- the compressed batch ----------------------------------------------------------------
@@ -175,19 +175,19 @@ class CompressedBatch:
 # ----- compress, decompress, report --------------------------------------------------------
 
 
-def compress(model: Any, x: Any, bits: int | None = 8, *, batch_size: int = 256,
+def compress(model: AutoencoderLike, x: Any, bits: int | None = 8, *, batch_size: int = 256,
              condition: Any = None) -> CompressedBatch:
     """Encode a batch with `model.encode` and quantise the codes to `bits` bits (1..16) per
     value, or keep them as float32 when `bits` is None (lossless apart from the model)."""
     bits = check_bits(bits)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     x = check_data(x, tuple(model.data_shape), "x")
-    z = model.encode(x, batch_size=batch_size, **_condition(condition))
+    z = model.encode(x, batch_size=batch_size, **condition_kwargs(condition))
     return CompressedBatch.from_codes(z, bits, tuple(model.data_shape), model_fingerprint(model))
 
 
-def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: int = 256,
-               condition: Any = None) -> np.ndarray:
+def decompress(model: AutoencoderLike, compressed: CompressedBatch | bytes, *,
+               batch_size: int = 256, condition: Any = None) -> np.ndarray:
     """Reconstructions (N, *data_shape) from a CompressedBatch or its bytes, via `model.decode`.
 
     A conditional model needs the same `condition` labels as `compress` got: they are side
@@ -200,12 +200,12 @@ def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: i
         raise ValueError(f"compressed must be a CompressedBatch or its bytes; got "
                          f"{type(compressed).__name__}.")
     _check_model_matches(model, compressed)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     z = compressed.dequantize()
     if not np.all(np.isfinite(z)):
         raise ValueError("compressed codes dequantise to non-finite values (offset + level * "
                          "scale overflows float32): the data is corrupt or crafted.")
-    out = np.asarray(model.decode(z, batch_size=batch_size, **_condition(condition)))
+    out = np.asarray(model.decode(z, batch_size=batch_size, **condition_kwargs(condition)))
     if not np.all(np.isfinite(out)):
         raise ValueError(f"decoding these codes gives non-finite output (largest |code| "
                          f"{float(np.abs(z).max()):.3g}): they are far outside anything "
@@ -213,8 +213,9 @@ def decompress(model: Any, compressed: CompressedBatch | bytes, *, batch_size: i
     return out
 
 
-def compression_report(model: Any, x: Any, bits: int | None = 8, *, batch_size: int = 256,
-                       data_range: float = 1.0, condition: Any = None) -> dict:
+def compression_report(model: AutoencoderLike, x: Any, bits: int | None = 8, *,
+                       batch_size: int = 256, data_range: float = 1.0,
+                       condition: Any = None) -> dict:
     """Sizes, ratios and PSNR of compressing `x` with `model` at `bits` bits per code value.
 
     Sizes are of the whole batch. `original_bytes_float32` counts x as float32 (4 bytes per
@@ -225,9 +226,9 @@ def compression_report(model: Any, x: Any, bits: int | None = 8, *, batch_size: 
     `psnr_loss_db` is what quantising the codes costs versus decoding unquantised codes.
     """
     bits = check_bits(bits)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     x = check_data(x, tuple(model.data_shape), "x")
-    extra = _condition(condition)
+    extra = condition_kwargs(condition)
     z = model.encode(x, batch_size=batch_size, **extra)
     packed = CompressedBatch.from_codes(z, bits, tuple(model.data_shape))
     exact = model.decode(np.asarray(z, dtype="float32"), batch_size=batch_size, **extra)
@@ -262,11 +263,9 @@ def model_fingerprint(model: Any) -> bytes | None:
     weights = getattr(model, "weights", None)
     if not weights:
         return None
-    from keras import ops
-
     digest = hashlib.sha256()
     for weight in weights:
-        value = np.asarray(ops.convert_to_numpy(weight), dtype="<f4")
+        value = np.asarray(to_numpy(weight), dtype="<f4")
         digest.update(struct.pack(f"<{value.ndim + 1}I", value.ndim, *value.shape))
         digest.update(np.ascontiguousarray(value).tobytes())
     return digest.digest()[:FINGERPRINT_BYTES]
@@ -276,12 +275,7 @@ def check_bits(bits: Any) -> int | None:
     """None (float32 codes) or an integer in 1..MAX_BITS."""
     if bits is None:
         return None
-    return positive_int(bits, "bits (or None for float32 codes)", maximum=MAX_BITS)
-
-
-def _condition(condition: Any) -> dict:
-    """Pass `condition` only when given, so models without the keyword work too."""
-    return {} if condition is None else {"condition": condition}
+    return check_int(bits, "bits (or None for float32 codes)", maximum=MAX_BITS)
 
 
 def _codes_array(z: Any, what: str) -> np.ndarray:

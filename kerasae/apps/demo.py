@@ -13,9 +13,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import keras
 import numpy as np
+from PIL import Image
 
-from kerasae.apps import pictures
+from kerasae.apps import (
+    AnomalyDetector,
+    LatentIndex,
+    compression_report,
+    denoise,
+    informative_dims,
+    interpolate,
+    pictures,
+    sample,
+    traverse,
+)
+from kerasae.data import binarize, load_mnist_sample, shipped_sample
+from kerasae.hub import list_models, load
+from kerasae.metrics import importance_weighted_bound, psnr
 
 GALLERY = ("conv_ae_mnist", "denoising_ae_mnist", "vae_mnist", "cvae_mnist", "ae_mnist",
            "sparse_ae_mnist", "sparse_ae_natural_patches", "beta_vae_dsprites")
@@ -25,17 +40,13 @@ class Demo:
     """Shared state of one demo run: the output folder, the MNIST sample, loaded presets."""
 
     def __init__(self, out: Path):
-        from kerasae.data import load_mnist_sample
-
         self.out = out
         (self.x_train, self.y_train), (self.x, self.y) = load_mnist_sample()
         self._models: dict = {}
 
     def model(self, name: str):
-        import kerasae
-
         if name not in self._models:
-            self._models[name] = kerasae.load(name, compile=False)
+            self._models[name] = load(name, compile=False)
         return self._models[name]
 
     def path(self, name: str) -> Path:
@@ -43,17 +54,12 @@ class Demo:
 
 
 def reconstruction(demo: Demo) -> dict:
-    from kerasae.metrics import psnr
-
     conv = demo.model("conv_ae_mnist")
     pictures.reconstruction_grid(conv, demo.x, demo.path("reconstructions.png"), n=12)
     return {"conv_ae_mnist_psnr_db": float(psnr(demo.x, conv.reconstruct(demo.x)).mean())}
 
 
 def denoising(demo: Demo) -> dict:
-    from kerasae.apps import denoise
-    from kerasae.metrics import psnr
-
     rng = np.random.default_rng(0)
     noisy = np.clip(demo.x + rng.normal(0, 0.5, demo.x.shape), 0, 1).astype("float32")
     clean = denoise(demo.model("denoising_ae_mnist"), noisy)
@@ -64,8 +70,6 @@ def denoising(demo: Demo) -> dict:
 
 
 def compression(demo: Demo) -> dict:
-    from kerasae.apps import compression_report
-
     found = {}
     for bits in (8, 4):
         report = compression_report(demo.model("conv_ae_mnist"), demo.x, bits=bits)
@@ -75,10 +79,6 @@ def compression(demo: Demo) -> dict:
 
 
 def generation(demo: Demo) -> dict:
-    from kerasae.apps import interpolate, sample
-    from kerasae.data import binarize
-    from kerasae.metrics import importance_weighted_bound
-
     vae = demo.model("vae_mnist")
     pictures.image_rows([sample(vae, 12, seed=s) for s in range(3)],
                         demo.path("vae_samples.png"), titles=["vae_mnist samples", "", ""])
@@ -95,9 +95,6 @@ def generation(demo: Demo) -> dict:
 
 
 def traversal(demo: Demo) -> dict:
-    from kerasae.apps import informative_dims, traverse
-    from kerasae.data import shipped_sample
-
     model = demo.model("beta_vae_dsprites")
     sprites, _ = shipped_sample("dsprites")
     dims = informative_dims(model, sprites)[:6]
@@ -108,8 +105,6 @@ def traversal(demo: Demo) -> dict:
 
 
 def latent_space(demo: Demo) -> dict:
-    from kerasae.apps import LatentIndex
-
     vae = demo.model("vae_mnist")
     pictures.latent_map(vae.encode(demo.x), demo.y, demo.path("latent_map.png"),
                         title="vae_mnist codes of 500 test digits")
@@ -127,11 +122,6 @@ def latent_space(demo: Demo) -> dict:
 
 def anomalies(demo: Demo) -> dict:
     """Digits are normal; the 16 shipped Olivetti faces, shrunk to 28 x 28, are anomalies."""
-    from PIL import Image
-
-    from kerasae.apps import AnomalyDetector
-    from kerasae.data import shipped_sample
-
     faces, _ = shipped_sample("faces")
     faces = np.stack([np.asarray(Image.fromarray(face[..., 0]).resize((28, 28)))
                       for face in faces])[..., None]
@@ -158,8 +148,6 @@ def hidden_units(demo: Demo) -> dict:
 
 def fine_tuning(demo: Demo) -> dict:
     """Fine-tune ae_mnist for three short epochs on the shipped digits: its curves."""
-    import keras
-
     model = demo.model("ae_mnist")
     model.compile(optimizer=keras.optimizers.Adam(1e-4))
     history = model.fit(demo.x_train, validation_data=(demo.x,), epochs=3, batch_size=100,
@@ -204,12 +192,8 @@ def hide_retracing_notices() -> None:
 
 def run_demo(out: str | Path, log=print) -> dict:
     """Write `<out>/*.png` and `<out>/metrics.json`; returns the metrics."""
-    import keras
-
-    import kerasae
-
     out = Path(out)
-    missing = [name for name in GALLERY if name not in set(kerasae.list_models())]
+    missing = [name for name in GALLERY if name not in set(list_models())]
     if missing:
         raise FileNotFoundError(f"bundled presets {missing} are missing from this "
                                 "installation.")

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kerasae._checks import check_choice, check_positive_int
-from kerasae.metrics._arrays import numbers, positive_int
+from kerasae._checks import check_choice, check_int, numbers
+from kerasae.metrics import kl_per_dimension
+from kerasae.protocols import AutoencoderLike, Decodes, Posterior, Samples, describe
 
 METHODS = ("linear", "slerp")
 DEFAULT_SPAN = 3.0  # +-3 prior standard deviations: the usual beta-VAE traversal range
@@ -25,17 +26,17 @@ PARALLEL_TOLERANCE = 1e-6
 # ----- prior samples ----------------------------------------------------------------------
 
 
-def sample(model, n: int, seed: int | None = None, condition=None,
+def sample(model: Samples, n: int, seed: int | None = None, condition=None,
            sampler: str = "prior") -> np.ndarray:
     """n generated examples, (n, *data_shape); the same seed gives the same draws. "prior":
     z ~ p(z), only models with a prior (VAEs); "gmm": the mixture fitted on training codes
-    (kerasae.samplers), any autoencoder that has one. A cvae needs `condition` labels."""
-    n = check_positive_int(n, "n")
-    if not callable(getattr(model, "sample", None)):
+    (kerasae.samplers), any autoencoder that has one. A cvae needs `condition` labels. The
+    model refuses what it cannot draw (a deterministic autoencoder has no prior)."""
+    n = check_int(n, "n")
+    if not isinstance(model, Samples):
         raise ValueError(
-            f"{_describe(model)} has no prior to sample from: only variational autoencoders "
-            "(vae, beta_vae, cvae) define p(z). For a deterministic autoencoder, decode codes "
-            "you choose instead, e.g. with interpolate() or traverse()."
+            f"{describe(model)} has no sample(n, seed=...) method to draw from. For a model "
+            "without one, decode codes you choose instead, e.g. with interpolate() or traverse()."
         )
     if sampler == "prior":  # user models with the older sample(n, seed, condition) keep working
         return model.sample(n, seed=seed, condition=condition)
@@ -54,7 +55,7 @@ def interpolate_codes(z_a, z_b, steps: int = 8, method: str = "linear") -> np.nd
     origin; for (near-)parallel or zero codes it falls back to "linear".
     """
     method = check_choice(method, METHODS, "method")
-    steps = positive_int(steps, "steps", minimum=2)  # both endpoints
+    steps = check_int(steps, "steps", minimum=2)  # both endpoints
     dtype = _float_dtype(z_a, z_b)
     z_a, z_b = numbers(z_a, "z_a", ndim=1), numbers(z_b, "z_b", ndim=1)
     if z_a.shape != z_b.shape:
@@ -80,7 +81,7 @@ def _slerp_weights(z_a: np.ndarray, z_b: np.ndarray, t: np.ndarray):
     return np.sin((1.0 - t) * angle) / np.sin(angle), np.sin(t * angle) / np.sin(angle)
 
 
-def interpolate(model, a, b, steps: int = 8, method: str = "linear", condition=None
+def interpolate(model: AutoencoderLike, a, b, steps: int = 8, method: str = "linear", condition=None
                 ) -> np.ndarray:
     """Decode the path between the codes of two examples a and b (each one example, with or
     without a batch axis of 1): (steps, *data_shape), starting at decode(encode(a)) and ending
@@ -109,21 +110,19 @@ def traverse_codes(z, dims: Sequence[int] | np.ndarray, values) -> np.ndarray:
     return codes.astype(dtype)
 
 
-def informative_dims(model, x, condition=None) -> np.ndarray:
+def informative_dims(model: Posterior, x, condition=None) -> np.ndarray:
     """A VAE's latent dimensions, most informative first: sorted by their average KL from the
     prior over x (a dimension with no KL carries no information about x, so sweeping it
     changes little: the collapsed dimensions come last)."""
-    from kerasae.metrics import kl_per_dimension
-
-    if not callable(getattr(model, "encode_distribution", None)):
-        raise ValueError(f"{_describe(model)} has no posterior distribution (encode_distribution) "
+    if not isinstance(model, Posterior):
+        raise ValueError(f"{describe(model)} has no posterior distribution (encode_distribution) "
                          "to rank latent dimensions by; only VAEs have one.")
     kl = kl_per_dimension(model, x, condition=condition)
     return np.argsort(-kl, kind="stable")
 
 
-def traverse(model, x_or_z, dims: Sequence[int] | np.ndarray | None = None, values=DEFAULT_SPAN,
-             condition=None, is_code: bool | None = None) -> np.ndarray:
+def traverse(model: AutoencoderLike, x_or_z, dims: Sequence[int] | np.ndarray | None = None,
+             values=DEFAULT_SPAN, condition=None, is_code: bool | None = None) -> np.ndarray:
     """Decode one code with one latent dimension swept at a time (the beta-VAE picture):
     (len(dims), len(values), *data_shape); row i varies dimension dims[i].
 
@@ -141,7 +140,7 @@ def traverse(model, x_or_z, dims: Sequence[int] | np.ndarray | None = None, valu
         z = model.encode(example, condition=labels)[0]
     if dims is None:
         dims = (informative_dims(model, example, condition=labels)
-                if example is not None and callable(getattr(model, "encode_distribution", None))
+                if example is not None and isinstance(model, Posterior)
                 else np.arange(model.latent_dim))
     codes = traverse_codes(z, dims, values)
     flat = codes.reshape(-1, codes.shape[-1])
@@ -157,7 +156,7 @@ def _traversal_values(values) -> np.ndarray:
     return numbers(values, "values", ndim=1)
 
 
-def _example_or_code(model, x_or_z, is_code: bool | None):
+def _example_or_code(model: AutoencoderLike, x_or_z, is_code: bool | None):
     """(example with a batch axis, None) or (None, code), decided by shape or by is_code."""
     array = numbers(x_or_z, "x_or_z", min_ndim=1)
     data_shape, code_shape = tuple(model.data_shape), (model.latent_dim,)
@@ -185,10 +184,11 @@ def _example_or_code(model, x_or_z, is_code: bool | None):
 
 
 def _require_decoder(model) -> None:
-    """Fail before any work for models whose codes cannot be decoded (the masked AE)."""
-    if "decode" not in getattr(model, "ENDPOINTS", ("decode",)):
+    """Fail before any work for models whose codes cannot be decoded (the masked AE has a
+    decode method that refuses: its ENDPOINTS say so)."""
+    if not isinstance(model, Decodes) or "decode" not in getattr(model, "ENDPOINTS", ("decode",)):
         raise ValueError(
-            f"{_describe(model)} has no decoder from codes to data, so its codes cannot be "
+            f"{describe(model)} has no decoder from codes to data, so its codes cannot be "
             "interpolated or traversed; use a model with decode(), e.g. ae, conv_ae or vae."
         )
 
@@ -236,7 +236,3 @@ def _check_dims(dims, latent_dim: int) -> list[int]:
                          f"dimensions; got {dims.tolist()}.")
     return [int(d) for d in dims]
 
-
-def _describe(model) -> str:
-    variant = getattr(model, "variant", None)
-    return f"{type(model).__name__} ({variant})" if variant else type(model).__name__

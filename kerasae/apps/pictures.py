@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from kerasae._checks import check_positive_int
-from kerasae.metrics._arrays import numbers, to_numpy
+from kerasae._checks import check_int, numbers, to_numpy
+from kerasae.metrics import principal_components
+from kerasae.protocols import Masked, Reconstructs
 
 CELL = 0.9  # inches per image in a grid
 MAX_CLASSES = 20  # more distinct labels than this are coloured as a continuous quantity
@@ -121,7 +122,7 @@ def sample_grid(images: np.ndarray, path: str | os.PathLike, columns: int = 10,
                 dpi: int = 100, figsize: tuple[float, float] | None = None,
                 title: str | None = None) -> str:
     """Save images (N, H, W[, C]) in [0, 1] as a grid `columns` wide, e.g. a model's samples."""
-    columns = check_positive_int(columns, "columns")
+    columns = check_int(columns, "columns")
     rows = _chunks(_images(images, "images"), columns)
     width = min(columns, len(rows[0]))
     figure, _ = _image_grid(rows, figsize or (width * CELL, len(rows) * CELL))
@@ -131,22 +132,23 @@ def sample_grid(images: np.ndarray, path: str | os.PathLike, columns: int = 10,
     return _save(figure, path, dpi)
 
 
-def reconstruction_grid(model, x, path: str | os.PathLike, n: int = 10, condition=None,
-                        dpi: int = 100, figsize: tuple[float, float] | None = None) -> str:
+def reconstruction_grid(model: Reconstructs, x, path: str | os.PathLike, n: int = 10,
+                        condition=None, dpi: int = 100,
+                        figsize: tuple[float, float] | None = None) -> str:
     """Save the first n examples of x above the model's reconstructions of them.
 
     For a model that hides part of its input (a masked autoencoder's `inference_mask()`), a
     middle row shows what the encoder sees, with the hidden pixels grey."""
     x = np.asarray(x)
-    n = min(check_positive_int(n, "n"), len(x))
+    n = min(check_int(n, "n"), len(x))
     x = x[:n]
     labels = condition
     if labels is not None and np.ndim(labels) > 0:  # one label per example: keep the first n
         labels = np.asarray(labels)[:n]
     rows, titles = [x], ["input"]
-    mask_of = getattr(model, "inference_mask", None)
-    if callable(mask_of) and x.ndim >= 3:
-        hidden = np.asarray(mask_of(), dtype=bool).reshape(x.shape[1:3] + (1,) * (x.ndim - 3))
+    if isinstance(model, Masked) and x.ndim >= 3:
+        hidden = np.asarray(model.inference_mask(), dtype=bool)
+        hidden = hidden.reshape(x.shape[1:3] + (1,) * (x.ndim - 3))
         rows.append(np.where(hidden, 0.5, x))
         titles.append("what the encoder sees")
     rows.append(model.reconstruct(x, condition=labels))
@@ -187,8 +189,6 @@ def hidden_unit_inputs(model, layer: str | None = None) -> np.ndarray:
 
     Returns (units, *input_shape). `layer` names the layer (default: the encoder's first
     layer with a 2-D kernel)."""
-    import keras
-
     encoder = model.encoder
     candidates = [lyr for lyr in encoder.layers if getattr(lyr, "kernel", None) is not None
                   and len(lyr.kernel.shape) == 2]
@@ -196,7 +196,7 @@ def hidden_unit_inputs(model, layer: str | None = None) -> np.ndarray:
         candidates = [encoder.get_layer(layer)]
     if not candidates:
         raise ValueError("the encoder has no dense layer whose weights can be pictured.")
-    weights = keras.ops.convert_to_numpy(candidates[0].kernel)  # (inputs, units)
+    weights = to_numpy(candidates[0].kernel)  # (inputs, units)
     norms = np.sqrt(np.sum(weights**2, axis=0, keepdims=True))
     inputs = (weights / np.maximum(norms, 1e-12)).T
     shape = tuple(model.data_shape)
@@ -213,7 +213,7 @@ def unit_grid(images: np.ndarray, path: str | os.PathLike, columns: int = 10,
     images = np.asarray(images)
     if image_shape is not None:
         images = images.reshape(len(images), *image_shape)
-    columns = check_positive_int(columns, "columns")
+    columns = check_int(columns, "columns")
     rows = _chunks(_images(images, "images"), columns)
     figure, _ = _image_grid(rows, figsize or (columns * 0.8, len(rows) * 0.8), rescale=True)
     figure.tight_layout(pad=0.1)
@@ -227,8 +227,6 @@ def project_codes(codes) -> tuple[np.ndarray, tuple[str, str]]:
     """Codes (N, D) as points in a plane, with the names of its axes: the codes themselves for
     D = 2, their first two principal components (numpy PCA) for D > 2, and the one
     coordinate against 0 for D = 1."""
-    from kerasae.metrics import principal_components
-
     codes = numbers(codes, "codes", ndim=2)
     dims = codes.shape[1]
     if dims == 1:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from kerasae._atomic import atomic_file
-from kerasae._checks import check_positive_int
-from kerasae.metrics._arrays import numbers
+from kerasae._checks import check_int, numbers
+from kerasae.protocols import Encodes, condition_kwargs
 
 FORMAT_VERSION = 1
 STORED = ("version", "vectors", "ids", "next_id")
@@ -42,15 +42,14 @@ class LatentIndex:
                  block_elements: int = BLOCK_ELEMENTS):
         if model_or_encoder is not None and (
             isinstance(model_or_encoder, (str, bytes, os.PathLike))
-            or not (callable(getattr(model_or_encoder, "encode", None))
-                    or callable(model_or_encoder))
+            or not (isinstance(model_or_encoder, Encodes) or callable(model_or_encoder))
         ):
             raise ValueError("model_or_encoder must have an encode(x) method, be a Keras "
                              f"model or a callable, or be None; got "
                              f"{type(model_or_encoder).__name__}.")
         self.encoder = model_or_encoder
-        self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.block_elements = check_positive_int(block_elements, "block_elements")
+        self.batch_size = check_int(batch_size, "batch_size")
+        self.block_elements = check_int(block_elements, "block_elements")
         self._vectors = np.zeros((0, 0), dtype="float32")
         self._ids = np.zeros(0, dtype="int64")
         self._next_id = 0
@@ -121,7 +120,7 @@ class LatentIndex:
 
     def search_embeddings(self, z: Any, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """`search` for precomputed query codes (Q, dim)."""
-        k = check_positive_int(k, "k")
+        k = check_int(k, "k")
         if len(self) == 0:
             raise ValueError("the index is empty: add embeddings before searching.")
         queries = self._unit_rows(z, "queries")
@@ -179,9 +178,8 @@ class LatentIndex:
         if model is None:
             raise ValueError("this index has no model: pass embeddings to add_embeddings or "
                              "search_embeddings, or build it as LatentIndex(model).")
-        extra = {} if condition is None else {"condition": condition}
-        if hasattr(model, "encode"):
-            return model.encode(x, batch_size=self.batch_size, **extra)
+        if isinstance(model, Encodes):
+            return model.encode(x, batch_size=self.batch_size, **condition_kwargs(condition))
         if hasattr(model, "predict"):
             return model.predict(x, batch_size=self.batch_size, verbose=0)
         return model(x)

@@ -12,7 +12,7 @@ import math
 import keras
 from keras import layers, ops
 
-from kerasae._checks import check_choice, check_positive_int
+from kerasae._checks import check_choice, check_positive_int, check_seed
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.patches import (
     POSITION_EMBEDDINGS,
@@ -20,7 +20,6 @@ from kerasae.patches import (
     Patchify,
     PositionEmbedding,
     ScatterPatches,
-    check_seed,
     num_masked,
     patch_grid,
 )

@@ -9,8 +9,9 @@ the same way and fails with the same kind of message:
 
 A missing file raises `FileNotFoundError` naming the file, the folder it was looked for in and the
 environment variables that move it. A file whose sha256 differs from the published one raises
-`ValueError` naming the file and both hashes (pass `verify=False` to a loader to read files you
-made yourself). An array of the wrong shape or dtype raises `ValueError` with expected and got.
+kerasae's IntegrityError (a `ValueError`) naming the file and both hashes (pass `verify=False` to
+a loader to read files you made yourself). An array of the wrong shape or dtype raises
+`ValueError` with expected and got.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasae._checks import file_sha256
+from kerasae._checks import file_sha256, verify_sha256  # noqa: F401 (file_sha256: tests)
 
 ROOT_ENV_VAR = "KERASAE_DATA_DIR"
+VERIFY_HINT = "Fetch it again, or pass verify=False if you made it yourself."
 
 
 @dataclass(frozen=True)
@@ -107,31 +109,14 @@ def verify_known(source: DataSource, path: Path) -> None:
     """Check `path` against the sha256 that `source` publishes for its file name, if any."""
     expected = source.sha256.get(path.name)
     if expected is not None:
-        verify_sha256(path, expected)
+        verify_file(path, expected)
 
 
-_VERIFIED: set[tuple[str, int, int, str]] = set()
-
-
-def verify_sha256(path: str | os.PathLike, expected: str) -> None:
-    """Raise ValueError naming the file, the expected and the actual sha256 when they differ.
-    A file already verified in this process (same size and mtime) is not hashed again."""
-    path = Path(path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, expected)
-    if key in _VERIFIED:
-        return
-    check_sha256(str(path), file_sha256(path), expected)
-    _VERIFIED.add(key)
-
-
-def check_sha256(what: str, actual: str, expected: str) -> None:
-    """The one message for a hash mismatch: the file, the expected and the actual sha256."""
-    if actual != expected:
-        raise ValueError(
-            f"{what} is corrupt or not the expected file: sha256 expected {expected}, "
-            f"got {actual}. Fetch it again, or pass verify=False if you made it yourself."
-        )
+def verify_file(path: str | os.PathLike, expected: str) -> None:
+    """kerasae's one sha256 check (an IntegrityError, a ValueError, naming the file and both
+    hashes), remembering files already verified unchanged in this process: datasets are large
+    and read many times."""
+    verify_sha256(path, expected, hint=VERIFY_HINT, remember=True)
 
 
 def load_npz(path: Path, keys: Iterable[str]) -> dict[str, np.ndarray]:

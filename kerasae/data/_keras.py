@@ -8,7 +8,7 @@ import math
 import keras
 import numpy as np
 
-from kerasae._checks import check_positive_int
+from kerasae._checks import check_int
 
 
 class DSpritesBatches(keras.utils.PyDataset):
@@ -27,10 +27,10 @@ class DSpritesBatches(keras.utils.PyDataset):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        batch_size = check_positive_int(batch_size, "batch_size")  # not 2.0, True or "64"
+        batch_size = check_int(batch_size, "batch_size")  # not 2.0, True or "64"
         full = math.ceil(len(data) / batch_size)
-        if steps_per_epoch is not None and not 1 <= steps_per_epoch <= full:
-            raise ValueError(f"steps_per_epoch must be in 1..{full}; got {steps_per_epoch}.")
+        if steps_per_epoch is not None:
+            check_int(steps_per_epoch, "steps_per_epoch", maximum=full)
         self.data = data
         self.batch_size = int(batch_size)
         self.steps = full if steps_per_epoch is None else int(steps_per_epoch)

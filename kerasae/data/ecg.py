@@ -4,11 +4,12 @@ that trains on normal beats only and tests on held-out normal and abnormal beats
 from __future__ import annotations
 
 import os
+from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
 
-from kerasae.data._files import DataSource, check_array, load_npz, require_files
+from kerasae.data._files import DataSource, check_array, load_npz, require_files, verify_file
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -146,12 +147,8 @@ ECG5000_SAMPLE_SHA256 = "a595a5024111d277524027c3b23e26ab084bbd682bd9fabbcbadb47
 def load_ecg5000_sample() -> tuple[np.ndarray, np.ndarray]:
     """20 ECG5000 beats shipped with kerasae (10 normal, class 1, and 10 abnormal), float32
     (20, 140, 1) and labels 1..5: enough to check a preset without the dataset."""
-    from importlib import resources
-
-    from kerasae.data._files import verify_sha256
-
     path = resources.files("kerasae") / "assets" / "ecg5000_sample.npz"
     with resources.as_file(path) as file:
-        verify_sha256(file, ECG5000_SAMPLE_SHA256)
+        verify_file(file, ECG5000_SAMPLE_SHA256)
         with np.load(file) as arrays:
             return as_sequences(arrays["x"]).astype(np.float32), arrays["y"]

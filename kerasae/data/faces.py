@@ -9,6 +9,7 @@ non-commercial research only, and a model card of anything trained on it must sa
 from __future__ import annotations
 
 import os
+from importlib import resources
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from kerasae.data._files import (
     load_npz,
     require_files,
     unit_float,
-    verify_sha256,
+    verify_file,
 )
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -139,13 +140,11 @@ def load_olivetti_sample(channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
     Laboratories Cambridge): float32 (16, 64, 64, channels) in [0, 1], grey repeated when
     channels is 3, and the subject ids. Face presets check themselves on it, since CelebA
     itself may not be redistributed."""
-    from importlib import resources
-
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3; got {channels!r}.")
     path = resources.files("kerasae") / "assets" / "olivetti_sample.npz"
     with resources.as_file(path) as file:
-        verify_sha256(file, OLIVETTI_SAMPLE_SHA256)
+        verify_file(file, OLIVETTI_SAMPLE_SHA256)
         arrays = load_npz(file, ["x", "y"])
     x = unit_float(arrays["x"])[..., None]
     return np.repeat(x, channels, axis=-1), arrays["y"].astype(np.int64)

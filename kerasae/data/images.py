@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from kerasae.hub._meta import read_metadata
+from kerasae.hub.registry import resolve
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # image_dataset_from_directory reads these (TensorFlow's decoders); other files are skipped.
 _FOLDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -94,12 +97,7 @@ def preprocessing_for(preset: Any) -> tuple[ImagePreprocessing, dict[str, Any]]:
     """(the preprocessing, the metadata) of a preset handle, folder or metadata dict."""
     if isinstance(preset, ImagePreprocessing):
         return preset, {}
-    if isinstance(preset, Mapping):
-        meta = dict(preset)
-    else:
-        from kerasae.hub import read_metadata, resolve
-
-        meta = read_metadata(resolve(preset))
+    meta = dict(preset) if isinstance(preset, Mapping) else read_metadata(resolve(preset))
     return ImagePreprocessing.from_metadata(meta), meta
 
 

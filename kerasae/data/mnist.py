@@ -11,16 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasae._checks import check_sha256
 from kerasae.data._files import (
+    VERIFY_HINT,
     DataSource,
     check_array,
-    check_sha256,
     data_dir,
     load_npz,
     missing_file,
     unit_float,
+    verify_file,
     verify_known,
-    verify_sha256,
 )
 
 SAMPLE_SHA256 = "014ff4b1a855c54d171d1a732e76e818a722746d3e3ea044422d7275ec6227a5"
@@ -76,7 +77,7 @@ def load_mnist_sample() -> tuple[Split, Split]:
     """
     path = resources.files("kerasae") / "assets" / "mnist_sample.npz"
     with resources.as_file(path) as file:
-        verify_sha256(Path(file), SAMPLE_SHA256)
+        verify_file(Path(file), SAMPLE_SHA256)
         arrays = load_npz(Path(file), ["x_train", "y_train", "x_test", "y_test"])
     return (
         (_images(arrays["x_train"]), arrays["y_train"]),
@@ -145,7 +146,7 @@ def _split_idx(folder: Path, split: str, verify: bool) -> Split:
         raw = _idx_bytes(path)
         if verify:
             digest = hashlib.sha256(raw).hexdigest()
-            check_sha256(f"{path} (its IDX content)", digest, MNIST.sha256[name])
+            check_sha256(f"{path} (its IDX content)", digest, MNIST.sha256[name], VERIFY_HINT)
         arrays.append(_parse_idx(raw, path, magic))
     x, y = arrays
     count = _COUNTS[split]

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerasae.data.dsprites import DSprites
+from kerasae.data.ecg import load_ecg5000_sample
+from kerasae.data.faces import load_olivetti_sample
+from kerasae.data.mnist import load_mnist_sample
+
 SHIPPED_SAMPLES = ("mnist", "ecg5000", "dsprites", "gratings", "faces")
 
 
@@ -13,17 +18,11 @@ def shipped_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
     images (32, 64, 64, 1) and their indices; "gratings" = 16 sine gratings (16, 100);
     "faces" = 16 Olivetti faces as grey RGB (16, 64, 64, 3) and subject ids."""
     if name == "mnist":
-        from kerasae.data.mnist import load_mnist_sample
-
         _, (x, y) = load_mnist_sample()
         return x[:100], y[:100].astype(np.int64)
     if name == "ecg5000":
-        from kerasae.data.ecg import load_ecg5000_sample
-
         return load_ecg5000_sample()
     if name == "dsprites":  # rendered by kerasae itself, so nothing needs shipping
-        from kerasae.data.dsprites import DSprites
-
         data = DSprites()
         indices = np.linspace(0, len(data) - 1, 32).astype(np.int64)
         return data.images(indices)[..., None].astype(np.float32), indices
@@ -35,7 +34,5 @@ def shipped_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
         x = 0.5 + 0.4 * np.stack(waves).reshape(16, 100)
         return x.astype(np.float32), np.arange(16)
     if name == "faces":  # 16 Olivetti faces as RGB, for presets trained on CelebA
-        from kerasae.data.faces import load_olivetti_sample
-
         return load_olivetti_sample(channels=3)
     raise ValueError(f"unknown shipped sample {name!r}; expected one of {SHIPPED_SAMPLES}.")

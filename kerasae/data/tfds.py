@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from kerasae._checks import check_positive_int
+from kerasae._checks import check_int
 from kerasae.data.images import preprocessing_for, tf_preprocess
 
 
@@ -27,7 +27,7 @@ def from_tfds(
     TensorFlow, JAX and PyTorch. `split` is tfds' own syntax ("train[:90%]", "test", ...);
     `image_key` names the image in each element's dict (labels and other features are dropped).
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     try:
         import tensorflow_datasets as tfds
     except ImportError:

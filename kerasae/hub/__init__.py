@@ -1,21 +1,34 @@
-"""Presets: save, load (bundled, local folder or Hugging Face Hub), list and publish."""
+"""Presets: save, load (bundled, local folder or Hugging Face Hub), list and publish.
+
+The names below are imported on first use (PEP 562), so `kerasae.hub._meta`, which reads preset
+metadata without Keras, can be imported without starting a backend (`kerasae list` and `info`).
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
-import keras
+if TYPE_CHECKING:
+    import keras
 
-from kerasae.hub.integrity import IntegrityError
-from kerasae.hub.preset import (
-    load_preset,
-    read_metadata,
-    save_preset,
-    set_preset_sampler,
-    update_metadata,
-)
-from kerasae.hub.registry import PresetStatus, list_models, model_info, preset_status, resolve
-from kerasae.hub.remote import HubUnavailableError, push
+# public name -> the module that defines it
+_PUBLIC = {
+    "HubUnavailableError": "kerasae.hub.remote",
+    "IntegrityError": "kerasae._checks",
+    "PresetStatus": "kerasae.hub.registry",
+    "list_models": "kerasae.hub.registry",
+    "load_preset": "kerasae.hub.preset",
+    "model_info": "kerasae.hub.registry",
+    "preset_status": "kerasae.hub.registry",
+    "push": "kerasae.hub.remote",
+    "read_metadata": "kerasae.hub._meta",
+    "resolve": "kerasae.hub.registry",
+    "save_preset": "kerasae.hub.preset",
+    "set_preset_sampler": "kerasae.hub.preset",
+    "update_metadata": "kerasae.hub.preset",
+}
 
 
 def load(handle: str | os.PathLike, compile: bool = True) -> keras.Model:
@@ -25,22 +38,21 @@ def load(handle: str | os.PathLike, compile: bool = True) -> keras.Model:
     'hf://org/repo[@revision]'. A preset name wins over a local folder of the same name: write
     './name' for the folder. Works offline (HF_HUB_OFFLINE=1) once cached. Every file is
     checked by sha256."""
+    from kerasae.hub.preset import load_preset  # imports Keras: only when a model is loaded
+    from kerasae.hub.registry import resolve
+
     return load_preset(resolve(handle), compile=compile)
 
 
-__all__ = [
-    "HubUnavailableError",
-    "IntegrityError",
-    "PresetStatus",
-    "list_models",
-    "load",
-    "load_preset",
-    "model_info",
-    "preset_status",
-    "push",
-    "read_metadata",
-    "resolve",
-    "save_preset",
-    "set_preset_sampler",
-    "update_metadata",
-]
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = globals()[name] = getattr(importlib.import_module(_PUBLIC[name]), name)
+        return value
+    raise AttributeError(f"module 'kerasae.hub' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
+
+__all__ = ["load", *sorted(_PUBLIC)]

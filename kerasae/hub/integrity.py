@@ -3,32 +3,13 @@ half, and never holds NaN."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 
 from kerasae._atomic import atomic_directory, atomic_file, check_target, clean_leftovers
+from kerasae._checks import IntegrityError
 from kerasae._checks import file_sha256 as sha256
-
-
-class IntegrityError(ValueError):
-    """A preset file is missing, truncated or altered."""
-
-
-def verify_files(directory: Path, expected: dict[str, str]) -> None:
-    """Check every listed file against its sha256; name the first bad file."""
-    for name, digest in expected.items():
-        path = directory / name
-        if not path.is_file():
-            raise IntegrityError(f"preset file {path} is missing; the preset lists it in metadata.")
-        actual = sha256(path)
-        if actual != digest:
-            raise IntegrityError(
-                f"preset file {path} does not match its recorded sha256 (expected {digest}, got "
-                f"{actual}): it is truncated or altered. Nothing was changed on disk; fetch the "
-                "preset again (for hf:// handles: huggingface_hub's force_download=True)."
-            )
+from kerasae.hub._meta import verify_files
 
 
 def nonfinite_weights(model: keras.Model) -> list[str]:

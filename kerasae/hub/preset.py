@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import keras
 
+from kerasae._version import __version__
+from kerasae.hub._meta import (  # noqa: F401 (the preset layout, also imported from here)
+    CARD,
+    CONFIG,
+    FORMAT_VERSION,
+    HASHED_FILES,
+    METADATA,
+    OPTIONAL_FILES,
+    PRESET_FILES,
+    SAMPLER,
+    WEIGHTS,
+    check_metadata,
+    read_metadata,
+    verify_preset,
+)
 from kerasae.hub.card import licence_fields, model_card
 from kerasae.hub.integrity import (
     IntegrityError,
@@ -24,14 +38,8 @@ from kerasae.hub.integrity import (
     check_target,
     nonfinite_weights,
     sha256,
-    verify_files,
 )
 
-FORMAT_VERSION = 1
-CONFIG, WEIGHTS, CARD, METADATA = "config.json", "model.weights.h5", "README.md", "metadata.json"
-PRESET_FILES = (CONFIG, WEIGHTS, CARD, METADATA)
-SAMPLER = "sampler.npz"
-OPTIONAL_FILES = (SAMPLER,)  # listed in metadata "files" (with its sha256) when present
 _KEEP = object()
 
 
@@ -47,8 +55,6 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     kerasae preset (or empty), or with `overwrite=True`; a file at `directory` is refused.
     Weights holding NaN or infinity are refused: nothing is written.
     """
-    import kerasae
-
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a Keras model (from kerasae.build or kerasae.load); "
                          f"got {type(model).__name__}.")
@@ -67,7 +73,7 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     parent = getattr(model, "preset_metadata", None)
     if parent and "lineage" not in metadata:
         meta["lineage"] = [*parent.get("lineage", []), _lineage_entry(parent)]
-    meta.update(format_version=FORMAT_VERSION, kerasae_version=kerasae.__version__,
+    meta.update(format_version=FORMAT_VERSION, kerasae_version=__version__,
                 keras_version=keras.__version__)
     check_metadata(meta, "the metadata argument", ValueError)
     config = keras.saving.serialize_keras_object(model)
@@ -87,7 +93,7 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
 def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> None:
     """sampler.npz (when there is a sampler), the card, then metadata.json listing the sha256
     of every other file."""
-    names = [CONFIG, WEIGHTS, CARD]
+    names = list(HASHED_FILES)
     if sampler is not None:
         (tmp / SAMPLER).write_bytes(sampler.to_bytes())
         names.append(SAMPLER)
@@ -176,100 +182,6 @@ def read_sampler(directory: Path, meta: dict[str, Any]):
         return GaussianMixtureSampler.load(directory / SAMPLER)
     except ValueError as error:
         raise IntegrityError(str(error)) from None
-
-
-def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
-    """Every preset file must be listed with its sha256 and match it: a metadata.json whose
-    file list was emptied cannot switch the checks off."""
-    files = meta.get("files")
-    expected = {CONFIG, WEIGHTS, CARD}
-    if not isinstance(files, dict) or not expected <= set(files) <= expected | set(
-            OPTIONAL_FILES):
-        raise IntegrityError(
-            f"{directory / METADATA} must list the sha256 of {sorted(expected)} (and of "
-            f"{', '.join(OPTIONAL_FILES)} when present); it lists "
-            f"{sorted(files) if isinstance(files, dict) else files!r}."
-        )
-    for name in OPTIONAL_FILES:
-        if name not in files and ((directory / name).exists() or (directory / name).is_symlink()):
-            raise IntegrityError(
-                f"{directory / name} is not listed in {directory / METADATA} with a sha256, so "
-                "it cannot be trusted; remove it or save the preset again."
-            )
-    verify_files(directory, files)
-
-
-def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
-    """metadata.json of a preset folder, checked whole: a JSON object, a format and a kerasae
-    version this kerasae reads, and the main fields of the right types."""
-    path = Path(directory) / METADATA
-    if not path.is_file():
-        raise IntegrityError(
-            f"{Path(directory)} is not a kerasae preset: it has no {METADATA}. A preset folder "
-            f"holds {', '.join(PRESET_FILES)}."
-        )
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise IntegrityError(f"{path} is not valid JSON ({error}); the file is corrupt.") from None
-    check_metadata(meta, str(path), IntegrityError)
-    return meta
-
-
-# Main metadata fields and the types they must have when present (None: may be null).
-FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,), "variant": (str, type(None)), "backend": (str,), "keras_version": (str,),
-    "kerasae_version": (str,), "files": (dict,), "metrics": (dict,), "options": (dict,),
-    "input_spec": (dict,), "dataset": (dict, type(None)), "training": (dict, type(None)),
-    "tags": (list,), "lineage": (list,), "latent_dim": (int, type(None)),
-    "description": (str,), "notes": (str,), "licence": (str,), "licence_id": (str,),
-}
-
-
-def check_metadata(meta: Any, where: str, error: type[ValueError]) -> None:
-    """Raise `error` (IntegrityError for a file, ValueError for an argument) naming `where` if
-    `meta` is not preset metadata this kerasae can use; a newer format or kerasae version asks
-    to upgrade (ValueError)."""
-    import kerasae
-
-    if not isinstance(meta, dict):
-        raise error(f"{where} must hold a JSON object of metadata fields; it holds "
-                    f"{type(meta).__name__} {json.dumps(meta)[:80]}.")
-    version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise error(f"{where}: format_version must be an integer >= 1; got {version!r}.")
-    writer = meta.get("kerasae_version")
-    if version > FORMAT_VERSION or _newer(writer, kerasae.__version__):
-        raise ValueError(
-            f"{where} has preset format {version!r} written by kerasae {writer or '?'}; this "
-            f"is kerasae {kerasae.__version__}, which reads format <= {FORMAT_VERSION}. "
-            "Upgrade kerasae (pip install -U kerasae) to load it."
-        )
-    for field, types in FIELD_TYPES.items():
-        value = meta.get(field)
-        if field in meta and (not isinstance(value, types) or isinstance(value, bool)):
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
-            raise error(f"{where}: field {field!r} must be {names}; got {value!r:.80}.")
-    if isinstance(writer, str) and _version_pair(writer) is None:
-        raise error(f"{where}: kerasae_version must look like '1.2.3'; got {writer!r:.80}.")
-    for field, value_type in (("metrics", dict), ("files", str)):
-        for key, value in (meta.get(field) or {}).items():
-            if not isinstance(value, value_type):
-                raise error(f"{where}: {field}[{key!r}] must be a {value_type.__name__}; got "
-                            f"{value!r:.80}.")
-    if not all(isinstance(tag, str) for tag in meta.get("tags", [])):
-        raise error(f"{where}: tags must be a list of strings; got {meta['tags']!r:.80}.")
-
-
-def _version_pair(version: Any) -> tuple[int, int] | None:
-    match = re.match(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
-    return (int(match[1]), int(match[2])) if match else None
-
-
-def _newer(writer: Any, reader: str) -> bool:
-    """True when `writer` has a newer major.minor than `reader` (patch releases read alike)."""
-    pair, own = _version_pair(writer), _version_pair(reader)
-    return pair is not None and own is not None and pair > own
 
 
 def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Model:

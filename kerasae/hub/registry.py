@@ -10,7 +10,13 @@ from typing import Any, Literal, overload
 
 from kerasae._checks import closest
 from kerasae.hub import zoo
-from kerasae.hub.preset import METADATA, OPTIONAL_FILES, PRESET_FILES, read_metadata
+from kerasae.hub._meta import (
+    METADATA,
+    OPTIONAL_FILES,
+    PRESET_FILES,
+    preset_names,
+    read_metadata,
+)
 
 Status = Literal["bundled", "cached", "remote", "unpublished"]
 
@@ -41,10 +47,7 @@ def bundled_root() -> Path | None:
 
 
 def bundled_names() -> list[str]:
-    root = bundled_root()
-    if root is None:
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / METADATA).is_file())
+    return preset_names(bundled_root())
 
 
 @overload

@@ -11,14 +11,16 @@ from typing import Any
 
 import keras
 
-from kerasae.hub.integrity import IntegrityError, verify_files
-from kerasae.hub.preset import (
+from kerasae._checks import IntegrityError
+from kerasae._version import __version__
+from kerasae.hub._meta import (
     OPTIONAL_FILES,
     PRESET_FILES,
     read_metadata,
-    save_preset,
+    verify_files,
     verify_preset,
 )
+from kerasae.hub.preset import save_preset
 from kerasae.hub.zoo import Preset
 
 _HANDLE = re.compile(r"^hf://(?P<repo>[\w.\-]+/[\w.\-]+)(@(?P<revision>[\w.\-/]+))?$")
@@ -80,9 +82,7 @@ def _snapshot(repo_id: str, revision: str | None, handle: str, name: str | None 
         RevisionNotFoundError,
     )
 
-    import kerasae
-
-    version = kerasae.__version__
+    version = __version__
     try:
         if len(files) == 1:
             folder = Path(hf_hub_download(repo_id, files[0], revision=revision,

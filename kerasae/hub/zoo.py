@@ -18,9 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kerasae._atomic import atomic_file
 from kerasae._checks import file_sha256
-from kerasae.hub.integrity import IntegrityError
-from kerasae.hub.preset import CARD, CONFIG, METADATA, OPTIONAL_FILES, PRESET_FILES, WEIGHTS
+from kerasae.hub._meta import (
+    METADATA,
+    OPTIONAL_FILES,
+    PRESET_FILES,
+    check_file_list,
+    read_metadata,
+    verify_preset,
+)
 
 REGISTRY = Path(__file__).resolve().with_name("zoo.json")
 REGISTRY_FORMAT = 1
@@ -47,12 +54,7 @@ class Preset:
 
     def check_files(self) -> None:
         """Refuse an entry that does not list the four files (plus only known optional ones)."""
-        names = set(self.files)
-        if not set(PRESET_FILES) <= names <= set(PRESET_FILES) | set(OPTIONAL_FILES):
-            raise IntegrityError(
-                f"the registry entry of {self.name!r} lists {sorted(names)}; expected "
-                f"{sorted(PRESET_FILES)}, plus {', '.join(OPTIONAL_FILES)} when it has one."
-            )
+        check_file_list(dict(self.files), PRESET_FILES, f"the registry entry of {self.name!r}")
 
     @property
     def published(self) -> bool:
@@ -97,28 +99,17 @@ def write_registry(path: str | os.PathLike, entries: Mapping[str, Preset]) -> No
     path = Path(path)
     data = {"format": REGISTRY_FORMAT,
             "presets": {name: entries[name].to_json() for name in sorted(entries)}}
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    with atomic_file(path) as stream:
+        stream.write((json.dumps(data, indent=2) + "\n").encode())
     _read.cache_clear()
 
 
 def local_entry(folder: Path) -> Preset:
     """The registry entry a bundled preset folder calls for: hashes from its metadata.json,
     each checked against the file on disk (a stale metadata.json is refused, not recorded)."""
-    meta = json.loads((folder / METADATA).read_text())
-    recorded = meta.get("files") or {}
-    required = {CONFIG, WEIGHTS, CARD}
-    if not required <= set(recorded) <= required | set(OPTIONAL_FILES):
-        raise IntegrityError(f"{folder / METADATA} lists files {sorted(recorded)}; expected "
-                             f"{sorted(required)} (plus {', '.join(OPTIONAL_FILES)} when "
-                             "present).")
-    files = {**recorded, METADATA: file_sha256(folder / METADATA)}
-    for name, digest in recorded.items():
-        actual = file_sha256(folder / name)
-        if actual != digest:
-            raise IntegrityError(f"{folder / name} has sha256 {actual}; its metadata.json records "
-                                 f"{digest}. Regenerate the preset (or its metadata) first.")
+    meta = read_metadata(folder)
+    verify_preset(folder, meta)
+    files = {**meta["files"], METADATA: file_sha256(folder / METADATA)}
     size = sum((folder / name).stat().st_size for name in files)
     return Preset(name=folder.name, files=files, size=size)
 

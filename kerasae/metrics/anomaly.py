@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from kerasae.metrics._arrays import binary_labels, numbers
+from kerasae._checks import binary_labels, check_range, numbers
 
 
 def _scores_and_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -43,10 +43,7 @@ def precision_recall_at(scores, labels, threshold: float) -> dict:
     Needs at least one positive label, else recall is undefined.
     """
     scores, positive = _scores_and_labels(scores, labels)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or (
-        np.isnan(threshold)
-    ):
-        raise ValueError(f"threshold must be a number; got {threshold!r}.")
+    check_range(threshold, -np.inf, np.inf, "threshold")
     if not positive.any():
         raise ValueError("precision_recall_at needs at least one positive label (1); got none.")
     flagged = scores >= threshold

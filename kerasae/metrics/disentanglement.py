@@ -14,8 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from kerasae.metrics._arrays import integer_labels, numbers, positive_float, positive_int
+from kerasae._checks import check_int, check_positive_float, integer_labels, numbers
 from kerasae.metrics.probe import SoftmaxRegression
+from kerasae.protocols import Encodes
 
 
 @runtime_checkable
@@ -82,7 +83,7 @@ def mutual_information_matrix(codes, factors, num_bins: int = 20) -> np.ndarray:
     """I(code_i; factor_j) in nats, shape (code dims, factors), with each code dimension
     discretised into `num_bins` equal-width bins. factors: (N, num_factors) class indices."""
     codes, factors = _codes_and_factors(codes, factors)
-    binned = _histogram_bins(codes, positive_int(num_bins, "num_bins", minimum=2))
+    binned = _histogram_bins(codes, check_int(num_bins, "num_bins", minimum=2))
     return np.array(
         [[_discrete_mutual_information(binned[:, i], factors[:, j])
           for j in range(factors.shape[1])] for i in range(codes.shape[1])]
@@ -129,7 +130,7 @@ def _check_dataset(dataset: Any) -> tuple[int, np.ndarray]:
             f"dataset must implement kerasae.metrics.GroundTruthDataset; "
             f"{type(dataset).__name__} lacks {missing}."
         )
-    num_factors = positive_int(dataset.num_factors, "dataset.num_factors")
+    num_factors = check_int(dataset.num_factors, "dataset.num_factors")
     sizes = np.asarray(list(dataset.factor_sizes))
     if sizes.shape != (num_factors,) or not all(
         isinstance(s, (int, np.integer)) and s >= 1 for s in sizes.tolist()
@@ -153,10 +154,11 @@ def _sample_factors(dataset, n: int, rng: np.random.Generator, sizes: np.ndarray
     return factors.copy()
 
 
-def _encoder(encoder: Any) -> Callable[[np.ndarray], np.ndarray]:
+def _encoder(encoder: Encodes | Callable[[np.ndarray], np.ndarray]
+             ) -> Callable[[np.ndarray], np.ndarray]:
     if isinstance(encoder, (str, bytes)):
         pass  # str.encode is not an encoder
-    elif hasattr(encoder, "encode"):
+    elif isinstance(encoder, Encodes):
         return encoder.encode
     elif callable(encoder):
         return encoder
@@ -211,10 +213,10 @@ def beta_vae_score(
     """
     encode = _encoder(encoder)
     _, sizes = _check_dataset(dataset)
-    batch_size = positive_int(batch_size, "batch_size")
-    num_train = positive_int(num_train, "num_train", minimum=2)
-    num_eval = positive_int(num_eval, "num_eval")
-    positive_float(C, "C")
+    batch_size = check_int(batch_size, "batch_size")
+    num_train = check_int(num_train, "num_train", minimum=2)
+    num_eval = check_int(num_eval, "num_eval")
+    check_positive_float(C, "C")
     rng = np.random.default_rng(seed)
     train_x, train_y = _beta_vae_points(encode, dataset, sizes, num_train, batch_size, rng)
     eval_x, eval_y = _beta_vae_points(encode, dataset, sizes, num_eval, batch_size, rng)
@@ -279,10 +281,10 @@ def factor_vae_score(
     """
     encode = _encoder(encoder)
     num_factors, sizes = _check_dataset(dataset)
-    batch_size = positive_int(batch_size, "batch_size", minimum=2)
-    num_train = positive_int(num_train, "num_train")
-    num_eval = positive_int(num_eval, "num_eval")
-    num_variance_estimate = positive_int(num_variance_estimate, "num_variance_estimate",
+    batch_size = check_int(batch_size, "batch_size", minimum=2)
+    num_train = check_int(num_train, "num_train")
+    num_eval = check_int(num_eval, "num_eval")
+    num_variance_estimate = check_int(num_variance_estimate, "num_variance_estimate",
                                          minimum=2)
     rng = np.random.default_rng(seed)
     sample = _sample_factors(dataset, num_variance_estimate, rng, sizes)

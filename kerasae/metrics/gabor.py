@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares
 
-from kerasae.metrics._arrays import numbers, positive_int
+from kerasae._checks import check_int, numbers
 
 N_PARAMS = 9  # x0, y0, theta, sigma_x, sigma_y, frequency, phase, amplitude, offset
 
@@ -69,7 +69,7 @@ def gabor_fit(units, patch_shape: tuple[int, int] | None = None, restarts: int =
     total sum of squares about the unit's mean (a constant unit scores 0)."""
     units = numbers(units, "units", min_ndim=2)
     if patch_shape is not None:
-        shape = tuple(positive_int(s, "patch_shape") for s in patch_shape)
+        shape = tuple(check_int(s, "patch_shape") for s in patch_shape)
         if len(shape) != 2 or int(np.prod(shape)) != int(np.prod(units.shape[1:])):
             raise ValueError(f"patch_shape must be (height, width) with height * width = "
                              f"{int(np.prod(units.shape[1:]))} values per unit; got "
@@ -78,7 +78,7 @@ def gabor_fit(units, patch_shape: tuple[int, int] | None = None, restarts: int =
     if units.ndim != 3 or min(units.shape[1:]) < 3:
         raise ValueError("units must be (N, height, width) images at least 3 x 3, or "
                          f"(N, height * width) with patch_shape; got shape {units.shape}.")
-    restarts = positive_int(restarts, "restarts", minimum=0)
+    restarts = check_int(restarts, "restarts", minimum=0)
     rng = np.random.default_rng(seed)
     return np.array([_fit_one(unit, restarts, rng) for unit in units])
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from kerasae.protocols import Posterior, Variational
+
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
 def importance_weighted_bound(
-    model,
+    model: Variational,
     x,
     k: int = 100,
     *,
@@ -53,14 +55,14 @@ def importance_weighted_bound(
     return np.concatenate(bounds) if bounds else np.zeros((0,))
 
 
-def kl_per_dimension(model, x, *, condition=None) -> np.ndarray:
+def kl_per_dimension(model: Posterior, x, *, condition=None) -> np.ndarray:
     """Average KL(q(z_j | x) || N(0, 1)) of each latent dimension over the data, shape (latent,)."""
     mean, log_var = model.encode_distribution(x, condition=condition)
     mean, log_var = mean.astype("float64"), log_var.astype("float64")
     return np.mean(0.5 * (np.exp(log_var) + mean**2 - 1.0 - log_var), axis=0)
 
 
-def active_units(model, x, *, condition=None, threshold: float = 1e-2) -> dict:
+def active_units(model: Posterior, x, *, condition=None, threshold: float = 1e-2) -> dict:
     """Posterior-collapse diagnostic: a dimension is active when its posterior mean varies
     across the data, Cov_x(E_q[z_j]) > threshold (Burda et al. 2016).
 

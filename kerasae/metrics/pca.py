@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from kerasae.metrics._arrays import numbers, positive_int, rows, to_numpy
+from kerasae._checks import check_int, numbers, rows, to_numpy
+from kerasae.protocols import Reconstructs, Shaped
 
 _CHUNK = 4096  # rows per block when projecting, to bound memory for wide data
 
@@ -32,7 +33,7 @@ def principal_components(x, k: int) -> PrincipalComponents:
     centred data. Signs of the axes are arbitrary."""
     x = rows(x, "x", min_rows=2)
     n, d = x.shape
-    k = positive_int(k, "k")
+    k = check_int(k, "k")
     if k > min(n, d):
         raise ValueError(
             f"k must be at most min(N, D) = {min(n, d)} for x of shape {x.shape}; got {k}."
@@ -135,10 +136,10 @@ def pca_agreement(x_train, x_eval, reconstruction, k: int | None = None) -> dict
     relative_gap = model_mse / pca_mse - 1: about 0 for a converged linear autoencoder,
     negative when a nonlinear model beats the linear optimum.
     """
-    if hasattr(reconstruction, "reconstruct"):
+    if isinstance(reconstruction, Reconstructs):
         model = reconstruction
-        if k is None:
-            k = getattr(model, "latent_dim", None)
+        if k is None and isinstance(model, Shaped):
+            k = model.latent_dim
         reconstruction = model.reconstruct(x_eval)
     if k is None:
         raise ValueError("k (the code size to compare at) is required with a reconstruction array.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 
-from kerasae.metrics._arrays import integer_labels, numbers, positive_float, positive_int
+from kerasae._checks import check_int, check_positive_float, integer_labels, numbers
 
 
 class SoftmaxRegression:
@@ -20,9 +20,9 @@ class SoftmaxRegression:
     C * sum_i CE_i + ||W||^2 / 2 divided by C N (same minimiser)."""
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000, tol: float = 1e-6):
-        self.C = positive_float(C, "C")
-        self.max_iter = positive_int(max_iter, "max_iter")
-        self.tol = positive_float(tol, "tol")
+        self.C = check_positive_float(C, "C")
+        self.max_iter = check_int(max_iter, "max_iter")
+        self.tol = check_positive_float(tol, "tol")
 
     def fit(self, x: np.ndarray, labels: np.ndarray) -> SoftmaxRegression:
         x = numbers(x, "x", ndim=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kerasae.metrics._arrays import numbers, positive_float
+from kerasae._checks import check_positive_float, numbers
 
 
 def psnr(x, y, data_range: float = 1.0) -> np.ndarray:
@@ -22,7 +22,7 @@ def psnr(x, y, data_range: float = 1.0) -> np.ndarray:
         raise ValueError(
             f"x and y must have the same shape (N, ...); got {x.shape} and {y.shape}."
         )
-    data_range = positive_float(data_range, "data_range")
+    data_range = check_positive_float(data_range, "data_range")
     mse = np.mean(np.square(x - y).reshape(len(x), -1), axis=1)
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(data_range**2 / mse)

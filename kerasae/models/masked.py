@@ -28,13 +28,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasae._checks import check_seed
 from kerasae.models.autoencoder import Autoencoder
 from kerasae.patches import (
     AllPatches,
     Patchify,
     RandomPatchMasking,
     Unpatchify,
-    check_seed,
     patch_grid,
     patchify,
 )
