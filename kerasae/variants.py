@@ -125,28 +125,47 @@ def build(name: str, input_shape: Any = None, latent_dim: Any = None, **options)
     return model
 
 
-def rebuild(name: str, options: dict[str, Any], *, legacy: bool = False) -> keras.Model:
-    """The model of a saved config (`variant` + `options`) through today's builder.
-
-    `legacy`: the options come from the first preset format, which stored every option the
-    variant accepted, whether or not it applied (e.g. filters for a dense network); those that
-    do not apply are dropped (the old builders ignored them)."""
-    options = dict(options)
-    if legacy:
-        options = _applicable(_variant(name), options)
+def rebuild(name: str, options: dict[str, Any]) -> keras.Model:
+    """The model of a saved config (`variant` + `options`) through today's builder."""
     return build(name, **options)
 
 
-def _applicable(variant: Variant, options: dict[str, Any]) -> dict[str, Any]:
-    from kerasae.builders.common import NETWORK_DEFAULTS, NETWORKS, default_architecture
+def legacy_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Options as the first preset format stored them (every option the variant accepted,
+    whether or not it applied, e.g. filters for a dense network), as `build` stores them now:
+    those that do not apply are dropped (the old builders ignored them), the rest resolved."""
+    variant = _variant(name)
+    options = plain_json(dict(options))
+    if variant.networked:
+        from kerasae.builders.common import NETWORK_DEFAULTS, NETWORKS, default_architecture
 
-    if not variant.networked:
-        return options
-    architecture = (variant.fixed.get("architecture") or options.get("architecture")
-                    or default_architecture(tuple(options["input_shape"])))
-    fields = NETWORKS[architecture].fields() if architecture in NETWORKS else ()
-    return {k: v for k, v in options.items()
-            if k not in NETWORK_DEFAULTS or k == "architecture" or k in fields}
+        architecture = (variant.fixed.get("architecture") or options.get("architecture")
+                        or default_architecture(tuple(options["input_shape"])))
+        fields = NETWORKS[architecture].fields() if architecture in NETWORKS else ()
+        options = {k: v for k, v in options.items()
+                   if k not in NETWORK_DEFAULTS or k == "architecture" or k in fields}
+    shape, latent_dim = options.pop("input_shape"), options.pop("latent_dim")
+    _, _, stored = variant.resolve(check_shape(shape), options)
+    return {"input_shape": list(shape), "latent_dim": latent_dim, **stored}
+
+
+def upgrade(model: keras.Model) -> keras.Model:
+    """A model loaded from the first preset format (whole graph), rebuilt by today's builder
+    with its weights copied over; any other model is returned as it is. The weights must
+    match one for one (same shapes in the same order), or ValueError."""
+    if not getattr(model, "serialises_graph", False) or model.variant is None:
+        return model
+    new = rebuild(model.variant, model.options)
+    old_weights, new_weights = model.get_weights(), new.get_weights()
+    shapes = [w.shape for w in old_weights], [w.shape for w in new_weights]
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            f"the {model.variant} builder makes weights of shapes {shapes[1]}; the saved model "
+            f"has {shapes[0]}. It cannot be moved to the current builder."
+        )
+    new.set_weights(old_weights)
+    new.name, new.trainable = model.name, model.trainable
+    return new
 
 
 def builder(name: str) -> Callable[..., keras.Model]:

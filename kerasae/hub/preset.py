@@ -26,6 +26,7 @@ from kerasae.hub.integrity import (
     sha256,
     verify_files,
 )
+from kerasae.variants import upgrade
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, CARD, METADATA = "config.json", "model.weights.h5", "README.md", "metadata.json"
@@ -304,6 +305,9 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
             f"{', ...' if len(bad) > 5 else ''}; kerasae never loads such weights (they came "
             "from a training run that diverged)."
         )
+    # A preset of the first format holds the whole graph: move its weights into the model the
+    # builder makes today, so builder fixes reach it and a re-save is in the current format.
+    model = upgrade(model)
     sampler = read_sampler(directory, meta)
     if sampler is not None:
         model.set_sampler(sampler)

@@ -85,9 +85,22 @@ class Autoencoder(keras.Model):
         """Record that `kerasae.build(variant, **options)` made this model (build does): its
         config is then that alone, and `from_config` rebuilds it through the builder. Options
         must be JSON as json.loads gives it back (lists, not tuples)."""
+        self._record_variant(variant, options, graph=False)
+
+    def _record_variant(self, variant: str, options: dict[str, Any], graph: bool) -> None:
+        """graph=True: the model was deserialised from the first preset format's whole graph,
+        so its weights are laid out by that graph; it keeps serialising as one until
+        `kerasae.variants.upgrade` moves its weights into the builder's model."""
         if plain_json(options) != options:
             raise ValueError(f"options must be plain JSON (lists, not tuples); got {options!r}.")
-        self.__dict__["_variant_config"] = (str(variant), copy.deepcopy(options))  # untracked
+        self.__dict__["_variant_config"] = (str(variant), copy.deepcopy(options), graph)
+
+    @property
+    def serialises_graph(self) -> bool:
+        """True when get_config holds the whole graph (a hand-built model, or one loaded from
+        the first preset format and not upgraded)."""
+        config = self.__dict__.get("_variant_config")
+        return config is None or config[2]
 
     @property
     def variant(self) -> str | None:
@@ -397,7 +410,9 @@ class Autoencoder(keras.Model):
         config = {"name": self.name, "trainable": self.trainable}
         built_from = self.__dict__.get("_variant_config")
         if built_from is not None:
-            return {**config, "variant": built_from[0], "options": copy.deepcopy(built_from[1])}
+            config.update(variant=built_from[0], options=copy.deepcopy(built_from[1]))
+        if not self.serialises_graph:
+            return config
         return plain_json({**config, "encoder": _serialize(self.encoder),
                            "decoder": _serialize(self.decoder), **self.objective_config()})
 
@@ -414,12 +429,11 @@ class Autoencoder(keras.Model):
         config = copy.deepcopy(config)  # Keras' deserialisation empties the nested dicts it reads
         variant, options = config.pop("variant", None), config.pop("options", None)
         name, trainable = config.pop("name", None), config.pop("trainable", True)
-        if variant is not None:
-            # Late import: the registry sits above the models (it imports the builders).
+        # Late imports: the registry sits above the models (it imports the builders).
+        if variant is not None and "encoder" not in config:
             from kerasae.variants import rebuild
 
-            # The first preset format also stored the whole graph: rebuild it all the same.
-            model = rebuild(variant, options or {}, legacy="encoder" in config)
+            model = rebuild(variant, options or {})
         else:
             for key in ("encoder", "decoder", "corruption"):
                 if config.get(key) is not None:
@@ -427,6 +441,11 @@ class Autoencoder(keras.Model):
             if "penalties" in config:
                 config["penalties"] = [_deserialize(p) for p in config["penalties"]]
             model = cls(**config)
+            if variant is not None:  # the first preset format: the graph, plus its variant
+                from kerasae.variants import legacy_options
+
+                model._record_variant(variant, legacy_options(variant, options or {}),
+                                      graph=True)
         if name is not None:
             model.name = name
         model.trainable = trainable
