@@ -69,6 +69,13 @@ class Autoencoder(keras.Model):
         self.decoder = decoder
         self.corruption = corruption
         self.penalties = list(penalties)
+        wrong = [p for p in self.penalties if not isinstance(p, Penalty)]
+        if wrong:
+            raise ValueError(f"penalties must be kerasae.penalties.Penalty objects; got "
+                             f"{[type(p).__name__ for p in wrong]}.")
+        if corruption is not None and not isinstance(corruption, keras.layers.Layer):
+            raise ValueError(f"corruption must be None or a Keras layer; got "
+                             f"{type(corruption).__name__}.")
         self.reconstruction_loss = check_choice(
             reconstruction_loss, losses.RECONSTRUCTION_LOSSES, "reconstruction_loss"
         )
