@@ -4,6 +4,8 @@ defaults over `autoencoder()`, the family builder."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 
 from kerasae._checks import check_choice, check_range
@@ -17,47 +19,82 @@ from kerasae.variants import Variant, builder, deprecated_alias, register
 SPARSITY_DEFAULTS = {"kl": {"rho": 0.05, "beta": 0.1}, "l1": {"lam": 1e-4}}
 
 
+@dataclass(frozen=True)
+class AutoencoderObjective:
+    """What the deterministic family trains on, checked where it is made. undercomplete: the
+    variant's name when latent_dim must be below the input size. sparsity "kl": beta *
+    sum_j KL(rho || rho_hat_j) on a sigmoid code; "l1": lam * sum_j |h_j| on a ReLU code.
+    weight_decay: (weight_decay / 2) * sum W^2 over every kernel. contractive_weight: the
+    squared Frobenius norm of the encoder's Jacobian (sigmoid code, Rifai et al. 2011). noise /
+    noise_level / seed: the input corruption while training (clipped to [0, 1] for "bce")."""
+
+    reconstruction_loss: str = "mse"
+    undercomplete: str | None = None
+    sparsity: str | None = None
+    rho: float | None = None
+    beta: float | None = None
+    lam: float | None = None
+    weight_decay: float = 0.0
+    output_activation: str | None = None
+    contractive_weight: float | None = None
+    noise: str | None = None
+    noise_level: float = 0.2
+    seed: int | None = None
+
+    def __post_init__(self):
+        check_choice(self.reconstruction_loss, ("mse", "bce"), "reconstruction_loss")
+        if self.output_activation is not None:
+            check_choice(self.output_activation, ("sigmoid", "linear"), "output_activation")
+        object.__setattr__(self, "weight_decay",
+                           check_range(self.weight_decay, 0.0, float("inf"), "weight_decay"))
+        if self.sparsity is not None:
+            check_choice(self.sparsity, tuple(SPARSITY_DEFAULTS), "sparsity")
+            given = {"rho": self.rho, "beta": self.beta, "lam": self.lam}
+            _reject_options(self.sparsity, list(SPARSITY_DEFAULTS[self.sparsity]), given)
+        self.penalties()  # checks their weights
+        self.corruption()  # checks the noise
+
+    def penalties(self) -> list:
+        penalties = []
+        if self.sparsity is not None:
+            given = {"rho": self.rho, "beta": self.beta, "lam": self.lam}
+            params = {k: given[k] if given[k] is not None else v
+                      for k, v in SPARSITY_DEFAULTS[self.sparsity].items()}
+            penalties.append(KLSparsity(**params) if self.sparsity == "kl"
+                             else L1Sparsity(**params))
+        if self.contractive_weight is not None:
+            penalties.append(Contractive(self.contractive_weight))
+        return penalties
+
+    def corruption(self) -> keras.layers.Layer | None:
+        if self.noise is None:
+            return None
+        clip = (0.0, 1.0) if self.reconstruction_loss == "bce" else None
+        return corruption(self.noise, self.noise_level, self.seed, clip)
+
+    @property
+    def code_activation(self) -> str | None:
+        if self.contractive_weight is not None or self.sparsity == "kl":
+            return "sigmoid"
+        return "relu" if self.sparsity == "l1" else None
+
+
 def autoencoder(input_shape: tuple[int, ...], latent_dim: int, *, network: NetworkSpec,
-                reconstruction_loss: str = "mse", undercomplete: str | None = None,
-                sparsity: str | None = None, rho: float | None = None,
-                beta: float | None = None, lam: float | None = None,
-                weight_decay: float = 0.0, output_activation: str | None = None,
-                contractive_weight: float | None = None, noise: str | None = None,
-                noise_level: float = 0.2, seed: int | None = None) -> Autoencoder:
-    """The family builder. undercomplete: the variant's name when latent_dim must be below the
-    input size. sparsity "kl": beta * sum_j KL(rho || rho_hat_j) on a sigmoid code; "l1":
-    lam * sum_j |h_j| on a ReLU code. weight_decay: (weight_decay / 2) * sum W^2 over every
-    kernel. contractive_weight: the squared Frobenius norm of the encoder's Jacobian (sigmoid
-    code, Rifai et al. 2011). noise / noise_level / seed: the input corruption while training
-    (clipped to [0, 1] for "bce")."""
-    check_choice(reconstruction_loss, ("mse", "bce"), "reconstruction_loss")
-    if undercomplete:
-        check_undercomplete(input_shape, latent_dim, undercomplete)
-    if output_activation is not None:
-        check_choice(output_activation, ("sigmoid", "linear"), "output_activation")
-    weight_decay = check_range(weight_decay, 0.0, float("inf"), "weight_decay")
-    penalties, code_activation = [], None
-    if sparsity is not None:
-        check_choice(sparsity, tuple(SPARSITY_DEFAULTS), "sparsity")
-        given = {"rho": rho, "beta": beta, "lam": lam}
-        _reject_options(sparsity, list(SPARSITY_DEFAULTS[sparsity]), given)
-        params = {k: given[k] if given[k] is not None else v
-                  for k, v in SPARSITY_DEFAULTS[sparsity].items()}
-        penalties.append(KLSparsity(**params) if sparsity == "kl" else L1Sparsity(**params))
-        code_activation = "sigmoid" if sparsity == "kl" else "relu"
-    if contractive_weight is not None:
-        penalties.append(Contractive(contractive_weight))
-        code_activation = "sigmoid"
-    clip = (0.0, 1.0) if reconstruction_loss == "bce" else None
-    layer = corruption(noise, noise_level, seed, clip) if noise is not None else None
+                **objective) -> Autoencoder:
+    """The family builder: `network`'s encoder/decoder pair trained on an
+    `AutoencoderObjective` made from `objective`."""
+    spec = AutoencoderObjective(**objective)
+    if spec.undercomplete:
+        check_undercomplete(input_shape, latent_dim, spec.undercomplete)
     encoder, decoder = network.build(
-        input_shape, latent_dim, code_activation=code_activation,
-        out_activation=output_activation or loss_output_activation(reconstruction_loss),
+        input_shape, latent_dim, code_activation=spec.code_activation,
+        out_activation=spec.output_activation or loss_output_activation(spec.reconstruction_loss),
     )
-    if weight_decay:
-        encoder, decoder = (_with_weight_decay(net, weight_decay) for net in (encoder, decoder))
-    return Autoencoder(encoder, decoder, corruption=layer, penalties=penalties,
-                       reconstruction_loss=reconstruction_loss)
+    if spec.weight_decay:
+        encoder, decoder = (_with_weight_decay(net, spec.weight_decay)
+                            for net in (encoder, decoder))
+    return Autoencoder(encoder, decoder, corruption=spec.corruption(),
+                       penalties=spec.penalties(), reconstruction_loss=spec.reconstruction_loss)
 
 
 def _settle_sparsity(objective: dict) -> dict:
