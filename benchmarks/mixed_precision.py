@@ -32,7 +32,7 @@ NETS = {
     "dsprites64": {"variant": "beta_vae",
                    "build": dict(input_shape=(64, 64, 1), latent_dim=10, beta=16.0,
                                  architecture="conv", filters=(32, 32, 64, 64),
-                                 hidden_units=(256,), likelihood="bernoulli"),
+                                 likelihood="bernoulli"),
                    "batch_size": 64, "learning_rate": 5e-4},
 }
 POLICIES = ("float32", "mixed_bfloat16")

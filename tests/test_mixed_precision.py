@@ -153,7 +153,9 @@ def test_outputs_of_the_numpy_methods_are_float32(policy):
     """Code heads and decoder read-outs keep float32 under a mixed policy, so users get float32
     arrays (numpy has no bfloat16) and the VAE's KL sees float32 means and log-variances; the
     numpy methods hand out float32 for the networks without such layers (masked_ae) too."""
-    model = kerasae.build("vae", **{**SPECS["vae"]["kwargs"], "architecture": "conv",
+    dense_only = {"hidden_units"}  # refused for conv networks (they have no hidden dense layer)
+    model = kerasae.build("vae", **{**{k: v for k, v in SPECS["vae"]["kwargs"].items()
+                                       if k not in dense_only}, "architecture": "conv",
                                     "input_shape": (8, 8, 1), "filters": (4,)})
     x = SPECS["conv_ae"]["data"](4)
     mean, log_var = model.encode_distribution(x)

@@ -107,14 +107,14 @@ def test_weights_scale_their_parts():
 
 def test_config_round_trip_and_save_load(tmp_path, history):
     model, _ = history
-    config = model.get_config()
+    config = model.get_config()["options"]  # a built model's config: variant + options
     assert (config["alpha"], config["beta"], config["gamma"], config["dataset_size"]) == (
         1.0, 6.0, 1.0, 64)
     path = tmp_path / "tc.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert isinstance(loaded, TotalCorrelationVAE)
-    assert loaded.get_config()["beta"] == 6.0 and loaded.dataset_size == 64
+    assert loaded.get_config()["options"]["beta"] == 6.0 and loaded.dataset_size == 64
     x = vectors(8, seed=9)
     np.testing.assert_allclose(loaded.encode(x), model.encode(x), rtol=1e-5, atol=1e-6)
 

@@ -1,16 +1,17 @@
-"""Choosing and checking the encoder/decoder networks, shared by every variant's builder."""
+"""The network specs (dense, conv, lstm): typed, validated configs of an encoder/decoder pair,
+each carrying only its own architecture's fields, shared by every variant's builder."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import keras
 
 from kerasae import networks
-from kerasae._checks import check_choice, check_units
-
-ARCHITECTURES = ("dense", "conv", "lstm")
+from kerasae._checks import check_choice, check_positive_int, check_units
 
 
 def default_architecture(input_shape: tuple[int, ...]) -> str:
@@ -32,60 +33,147 @@ def check_undercomplete(input_shape: tuple[int, ...], latent_dim: int, variant: 
         )
 
 
-def make_networks(
-    input_shape: tuple[int, ...],
-    latent_dim: int | tuple[int, ...],
-    *,
-    architecture: str | None = None,
-    hidden_units=(256,),
-    filters=(32, 64),
-    units=(64,),
-    kernel_size: int = 3,
-    activation: str | None = "relu",
-    code_activation: str | None = None,
-    out_activation: str | None = None,
-    decoder_latent_dim: int | None = None,
-    condition_dim: int | None = None,
-) -> tuple[keras.Model, keras.Model]:
-    """An (encoder, decoder) mirror pair for `architecture` (default: from the input rank).
+def _check_activation(activation: Any) -> str | None:
+    if activation is None:
+        return None
+    try:
+        if not isinstance(activation, str):
+            raise ValueError
+        keras.activations.get(activation)
+    except ValueError:
+        raise ValueError(f"activation must be None or the name of a Keras activation such as "
+                         f"'relu'; got {activation!r}.") from None
+    return activation
 
-    `latent_dim` may be a tuple of head sizes (a VAE's mean and log-variance); the decoder then
-    takes `decoder_latent_dim` inputs. `condition_dim` adds a one-hot condition input to both.
-    """
-    architecture = architecture or default_architecture(input_shape)
-    check_choice(architecture, ARCHITECTURES, "architecture")
-    # a tuple latent_dim (a VAE's heads) comes with the decoder's decoder_latent_dim
-    z_dim = cast(int, decoder_latent_dim or latent_dim)
-    enc: dict[str, Any] = {"code_activation": code_activation, "condition_dim": condition_dim}
-    dec: dict[str, Any] = {"output_activation": out_activation, "condition_dim": condition_dim}
-    if architecture == "dense":
-        hidden = check_units(hidden_units, "hidden_units")
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """An encoder/decoder mirror pair; subclasses add their architecture's fields."""
+
+    architecture: ClassVar[str]
+
+    @classmethod
+    def fields(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def check_input(self, input_shape: tuple[int, ...]) -> None:
+        """Raise ValueError if this architecture cannot take examples of `input_shape`."""
+
+    def build(self, input_shape: tuple[int, ...], latent_dim: int | tuple[int, ...], *,
+              decoder_latent_dim: int | None = None, code_activation: str | None = None,
+              out_activation: str | None = None, condition_dim: int | None = None,
+              ) -> tuple[keras.Model, keras.Model]:
+        """(encoder, decoder). `latent_dim` may be a tuple of head sizes (a VAE's mean and
+        log-variance); the decoder then takes `decoder_latent_dim` inputs. `condition_dim`
+        adds a one-hot condition input to both."""
+        self.check_input(input_shape)
+        enc = {"code_activation": code_activation, "condition_dim": condition_dim}
+        dec = {"output_activation": out_activation, "condition_dim": condition_dim}
+        return self._pair(input_shape, latent_dim, decoder_latent_dim or latent_dim, enc, dec)
+
+    def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DenseNetwork(NetworkSpec):
+    """Dense layers of `hidden_units` (mirrored in the decoder); () is a single linear map."""
+
+    architecture: ClassVar[str] = "dense"
+    hidden_units: tuple[int, ...] = (256,)
+    activation: str | None = "relu"
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden_units", check_units(self.hidden_units, "hidden_units"))
+        _check_activation(self.activation)
+
+    def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
         return (
-            networks.dense_encoder(input_shape, latent_dim, hidden, activation, **enc),
-            networks.dense_decoder(z_dim, input_shape, hidden, activation, **dec),
+            networks.dense_encoder(input_shape, latent_dim, self.hidden_units, self.activation,
+                                   **enc),
+            networks.dense_decoder(z_dim, input_shape, self.hidden_units, self.activation, **dec),
         )
-    if architecture == "conv":
+
+
+@dataclass(frozen=True)
+class ConvNetwork(NetworkSpec):
+    """Stride-2 convolutions of `filters` down, transposed convolutions up."""
+
+    architecture: ClassVar[str] = "conv"
+    filters: tuple[int, ...] = (32, 64)
+    kernel_size: int = 3
+    activation: str | None = "relu"
+
+    def __post_init__(self):
+        filters = check_units(self.filters, "filters")
+        if not filters:
+            raise ValueError("filters must name at least one convolution, e.g. (32, 64).")
+        object.__setattr__(self, "filters", filters)
+        object.__setattr__(self, "kernel_size", check_positive_int(self.kernel_size,
+                                                                   "kernel_size"))
+        _check_activation(self.activation)
+
+    def check_input(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(
                 "architecture='conv' needs image input_shape (height, width, channels); "
                 f"got {input_shape}. Add a channel axis, e.g. (28, 28, 1)."
             )
-        conv = check_units(filters, "filters")
-        if not conv:
-            raise ValueError("filters must name at least one convolution, e.g. (32, 64).")
-        return (
-            networks.conv_encoder(input_shape, latent_dim, conv, kernel_size, activation, **enc),
-            networks.conv_decoder(z_dim, input_shape, conv, kernel_size, activation, **dec),
-        )
-    if len(input_shape) != 2:
+
+    def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
+        args = (self.filters, self.kernel_size, self.activation)
+        return (networks.conv_encoder(input_shape, latent_dim, *args, **enc),
+                networks.conv_decoder(z_dim, input_shape, *args, **dec))
+
+
+@dataclass(frozen=True)
+class LstmNetwork(NetworkSpec):
+    """Stacked LSTMs of `units` over fixed-length (timesteps, features) sequences."""
+
+    architecture: ClassVar[str] = "lstm"
+    units: tuple[int, ...] = (64,)
+
+    def __post_init__(self):
+        units = check_units(self.units, "units")
+        if not units:
+            raise ValueError("units must name at least one LSTM layer, e.g. (64,).")
+        object.__setattr__(self, "units", units)
+
+    def check_input(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "architecture='lstm' needs sequence input_shape (timesteps, features); "
+                f"got {input_shape}. For a univariate series use (timesteps, 1)."
+            )
+
+    def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
+        return (networks.lstm_encoder(input_shape, latent_dim, self.units, **enc),
+                networks.lstm_decoder(z_dim, input_shape, self.units, **dec))
+
+
+NETWORKS: dict[str, type[NetworkSpec]] = {
+    spec.architecture: spec for spec in (DenseNetwork, ConvNetwork, LstmNetwork)
+}
+ARCHITECTURES = tuple(NETWORKS)
+# Every network field, with the defaults a variant starts from (it may override them).
+NETWORK_DEFAULTS: dict[str, Any] = {
+    "architecture": None, "hidden_units": (256,), "activation": "relu", "filters": (32, 64),
+    "kernel_size": 3, "units": (64,),
+}
+
+
+def network_spec(options: dict[str, Any], given: set[str],
+                 input_shape: tuple[int, ...]) -> NetworkSpec:
+    """The network spec of `options` (network fields and others mixed); its architecture is
+    options["architecture"] or follows the input rank. A field in `given` (set by the caller,
+    not a default) that the architecture does not have is refused, not ignored."""
+    architecture = options.get("architecture") or default_architecture(input_shape)
+    spec = NETWORKS[check_choice(architecture, ARCHITECTURES, "architecture")]
+    wrong = sorted(k for k in given if k in NETWORK_DEFAULTS and k != "architecture"
+                   and k not in spec.fields())
+    if wrong:
         raise ValueError(
-            "architecture='lstm' needs sequence input_shape (timesteps, features); "
-            f"got {input_shape}. For a univariate series use (timesteps, 1)."
+            f"option(s) {wrong} do not apply to architecture={architecture!r}; it takes "
+            f"{list(spec.fields())}."
         )
-    lstm = check_units(units, "units")
-    if not lstm:
-        raise ValueError("units must name at least one LSTM layer, e.g. (64,).")
-    return (
-        networks.lstm_encoder(input_shape, latent_dim, lstm, **enc),
-        networks.lstm_decoder(z_dim, input_shape, lstm, **dec),
-    )
+    return spec(**{k: options[k] for k in spec.fields() if k in options})

@@ -23,17 +23,20 @@ from kerasae.patches import (
     num_masked,
     patch_grid,
 )
-from kerasae.variants import register_variant
+from kerasae.variants import Variant, builder, deprecated_alias, register
 
 _LN_EPSILON = 1e-6
 
 
-@register_variant("masked_ae")
-def masked_autoencoder(input_shape, latent_dim, patch_size=4, mask_ratio=0.75, embed_dim=64,
-                       depth=4, num_heads=4, decoder_embed_dim=32, decoder_depth=2,
-                       decoder_num_heads=4, mlp_ratio=4.0, pos_embedding="sincos",
-                       norm_pix_loss=False, seed=None) -> MaskedAutoencoder:
-    """Masked autoencoder for images (height, width, channels).
+OPTIONS = {"patch_size": 4, "mask_ratio": 0.75, "embed_dim": 64, "depth": 4, "num_heads": 4,
+           "decoder_embed_dim": 32, "decoder_depth": 2, "decoder_num_heads": 4,
+           "mlp_ratio": 4.0, "pos_embedding": "sincos", "norm_pix_loss": False, "seed": None}
+
+
+def masked(input_shape, latent_dim, *, patch_size, mask_ratio, embed_dim, depth, num_heads,
+           decoder_embed_dim, decoder_depth, decoder_num_heads, mlp_ratio, pos_embedding,
+           norm_pix_loss, seed) -> MaskedAutoencoder:
+    """The MAE family builder, for images (height, width, channels); defaults in OPTIONS.
 
     patch_size: side of the square, non-overlapping patches (must divide height and width).
     mask_ratio: fraction of patches hidden per example, in (0, 1); exactly
@@ -79,6 +82,11 @@ def masked_autoencoder(input_shape, latent_dim, patch_size=4, mask_ratio=0.75, e
                           decoder_depth, decoder_num_heads, mlp_ratio, pos_embedding)
     return MaskedAutoencoder(encoder, decoder, patch_size=patch_size, mask_ratio=mask_ratio,
                              norm_pix_loss=norm_pix_loss, seed=seed)
+
+
+register(Variant("masked_ae", masked, OPTIONS, networked=False))
+masked_ae = builder("masked_ae")
+masked_autoencoder = deprecated_alias("masked_autoencoder", "masked_ae")
 
 
 def vit_encoder(image_shape, patch_size, latent_dim, embed_dim, depth, num_heads, mlp_ratio,

@@ -39,6 +39,7 @@ from kerasae.hub.integrity import (
     nonfinite_weights,
     sha256,
 )
+from kerasae.variants import upgrade
 
 _KEEP = object()
 
@@ -76,18 +77,25 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
     meta.update(format_version=FORMAT_VERSION, kerasae_version=__version__,
                 keras_version=keras.__version__)
     check_metadata(meta, "the metadata argument", ValueError)
-    config = keras.saving.serialize_keras_object(model)
-    # No training state: Keras adds the compile config (the optimiser's class, which on torch
-    # is a torch-only module) and saves the optimiser's variables when the model is compiled.
-    config.pop("compile_config", None)
+    config = config_text(model)
     optimizer = getattr(model, "optimizer", None)
     sampler = getattr(model, "code_sampler", None)
     with atomic_directory(directory, is_preset, overwrite, "preset") as tmp:
-        (tmp / CONFIG).write_text(json.dumps(config, indent=1) + "\n")
+        (tmp / CONFIG).write_text(config)
         keras.saving.save_weights(model, tmp / WEIGHTS,
                                   objects_to_skip=[optimizer] if optimizer is not None else None)
         _write_card_and_metadata(tmp, meta, sampler)
     return directory
+
+
+def config_text(model: keras.Model) -> str:
+    """config.json of `model`: its Keras serialisation (for a model made by kerasae.build,
+    the variant and its options; else the whole graph), without training state: Keras adds the
+    compile config (the optimiser's class, which on torch is a torch-only module) when the
+    model is compiled."""
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    return json.dumps(config, indent=1) + "\n"
 
 
 def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> None:
@@ -216,6 +224,9 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
             f"{', ...' if len(bad) > 5 else ''}; kerasae never loads such weights (they came "
             "from a training run that diverged)."
         )
+    # A preset of the first format holds the whole graph: move its weights into the model the
+    # builder makes today, so builder fixes reach it and a re-save is in the current format.
+    model = upgrade(model)
     sampler = read_sampler(directory, meta)
     if sampler is not None:
         model.set_sampler(sampler)

@@ -3,6 +3,7 @@
 from kerasae.models.autoencoder import Autoencoder
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.models.tcvae import TotalCorrelationVAE
-from kerasae.models.vae import VariationalAutoencoder
+from kerasae.models.vae import ConditionalVAE, VariationalAutoencoder
 
-__all__ = ["Autoencoder", "MaskedAutoencoder", "TotalCorrelationVAE", "VariationalAutoencoder"]
+__all__ = ["Autoencoder", "ConditionalVAE", "MaskedAutoencoder", "TotalCorrelationVAE",
+           "VariationalAutoencoder"]

@@ -24,9 +24,9 @@ from kerasae._checks import (
     check_optional_positive_int,
     check_positive_int,
 )
-from kerasae.distribute import multi_worker_logs, scale_loss_for_replicas
 from kerasae.models._guards import FiniteLoss, NonFiniteLossError, restore_after_failure
 from kerasae.models._inputs import InputCheck, checked_stream, unpack
+from kerasae.models._replicas import multi_worker_logs, scale_loss_for_replicas
 from kerasae.penalties import Penalty
 
 _serialize = keras.saving.serialize_keras_object
@@ -52,9 +52,8 @@ class Autoencoder(keras.Model):
     `encode`, `decode`, `reconstruct` and `reconstruction_error` take and return numpy arrays.
     """
 
-    @property
-    def conditional(self) -> bool:
-        return False
+    conditional = False  # True for models whose networks also take a class condition
+    num_classes: int | None = None  # the number of condition classes of a conditional model
 
     def __init__(
         self,
@@ -63,8 +62,6 @@ class Autoencoder(keras.Model):
         corruption: keras.layers.Layer | None = None,
         penalties: Sequence[Penalty] = (),
         reconstruction_loss: str = "mse",
-        variant: str | None = None,
-        options: dict[str, Any] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -72,17 +69,58 @@ class Autoencoder(keras.Model):
         self.decoder = decoder
         self.corruption = corruption
         self.penalties = list(penalties)
+        wrong = [p for p in self.penalties if not isinstance(p, Penalty)]
+        if wrong:
+            raise ValueError(f"penalties must be kerasae.penalties.Penalty objects; got "
+                             f"{[type(p).__name__ for p in wrong]}.")
+        if corruption is not None and not isinstance(corruption, keras.layers.Layer):
+            raise ValueError(f"corruption must be None or a Keras layer; got "
+                             f"{type(corruption).__name__}.")
         self.reconstruction_loss = check_choice(
             reconstruction_loss, losses.RECONSTRUCTION_LOSSES, "reconstruction_loss"
         )
-        self.variant = variant
-        self.options = dict(options or {})
         names = self.loss_term_names() + self.monitored_term_names()
         if len(set(names)) != len(names):
             raise ValueError(f"loss terms must have distinct names; got {names}.")
         self.term_trackers = [keras.metrics.Mean(name=name) for name in names]
         self._endpoints = _Endpoints()
         self.built = True
+
+    # ----- what the model was built from -----------------------------------------------------
+
+    def set_variant_config(self, variant: str, options: dict[str, Any]) -> None:
+        """Record that `kerasae.build(variant, **options)` made this model (build does): its
+        config is then that alone, and `from_config` rebuilds it through the builder. Options
+        must be JSON as json.loads gives it back (lists, not tuples)."""
+        self._record_variant(variant, options, graph=False)
+
+    def _record_variant(self, variant: str, options: dict[str, Any], graph: bool) -> None:
+        """graph=True: the model was deserialised from the first preset format's whole graph,
+        so its weights are laid out by that graph; it keeps serialising as one until
+        `kerasae.variants.upgrade` moves its weights into the builder's model."""
+        if plain_json(options) != options:
+            raise ValueError(f"options must be plain JSON (lists, not tuples); got {options!r}.")
+        self.__dict__["_variant_config"] = (str(variant), copy.deepcopy(options), graph)
+
+    @property
+    def serialises_graph(self) -> bool:
+        """True when get_config holds the whole graph (a hand-built model, or one loaded from
+        the first preset format and not upgraded)."""
+        config = self.__dict__.get("_variant_config")
+        return config is None or config[2]
+
+    @property
+    def variant(self) -> str | None:
+        """The registered variant that built this model (None for a hand-built one)."""
+        config = self.__dict__.get("_variant_config")
+        return None if config is None else config[0]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Everything `kerasae.build` resolved: input_shape, latent_dim and every option that
+        applies, defaults filled in ({} for a hand-built model)."""
+        config = self.__dict__.get("_variant_config")
+        return {} if config is None else copy.deepcopy(config[1])
 
     # ----- shapes -------------------------------------------------------------------------
 
@@ -148,7 +186,7 @@ class Autoencoder(keras.Model):
         return multi_worker_logs(super().compute_metrics(x, y, y_pred, sample_weight))
 
     def _split(self, inputs):
-        """(data, condition): conditional models take [x, labels]; the others take x."""
+        """(data, condition) of the model's inputs: x alone here (no condition)."""
         return inputs, None
 
     # ----- numpy in, numpy out ------------------------------------------------------------
@@ -234,7 +272,7 @@ class Autoencoder(keras.Model):
         if condition is not None:
             raise ValueError(
                 f"{type(self).__name__} ({self.variant or 'custom'}) is not conditional; "
-                "got a condition. Only 'cvae' takes condition=..."
+                "got a condition. Call it without condition=..."
             )
         return [array]
 
@@ -270,8 +308,7 @@ class Autoencoder(keras.Model):
             check_choice(name, self.ENDPOINTS, "endpoint")
             data = (keras.Input((self.latent_dim,), name="z") if name == "decode"
                     else keras.Input(self.data_shape, name="x"))
-            extra = self._condition_inputs()
-            condition = self.condition_code(extra[0]) if extra else None
+            extra, condition = self._condition_inputs()
             outputs = self.endpoint_graph(name, data, condition)
             cache[name] = keras.Model([data, *extra] if extra else data, outputs, name=name)
         return cache[name]
@@ -287,13 +324,10 @@ class Autoencoder(keras.Model):
             return self.mean_graph(decoded)
         return self.per_example_reconstruction(data, decoded)
 
-    def _condition_inputs(self) -> list:
-        """Extra endpoint inputs (the labels of a conditional model)."""
-        return []
-
-    def condition_code(self, labels):
-        """What the networks are conditioned on, computed from the condition input."""
-        return labels
+    def _condition_inputs(self) -> tuple[list, Any]:
+        """(extra endpoint inputs, what the networks are conditioned on): none here; see
+        `kerasae.models.conditional.Conditional`."""
+        return [], None
 
     def code_graph(self, x, condition=None):
         """The deterministic code of x (the posterior mean for VAEs)."""
@@ -378,26 +412,52 @@ class Autoencoder(keras.Model):
     # ----- serialisation ------------------------------------------------------------------
 
     def get_config(self) -> dict:
+        """A model made by `kerasae.build`: its variant and options alone (from_config rebuilds
+        it through the builder). A hand-built one: its networks' whole graphs and its
+        objective. JSON-exact either way (a json round trip gives an equal dict)."""
+        config = {"name": self.name, "trainable": self.trainable}
+        built_from = self.__dict__.get("_variant_config")
+        if built_from is not None:
+            config.update(variant=built_from[0], options=copy.deepcopy(built_from[1]))
+        if not self.serialises_graph:
+            return config
+        return plain_json({**config, "encoder": _serialize(self.encoder),
+                           "decoder": _serialize(self.decoder), **self.objective_config()})
+
+    def objective_config(self) -> dict:
+        """The constructor arguments besides the networks (each class lists its own)."""
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "encoder": _serialize(self.encoder),
-            "decoder": _serialize(self.decoder),
             "corruption": _serialize(self.corruption) if self.corruption is not None else None,
             "penalties": [_serialize(p) for p in self.penalties],
             "reconstruction_loss": self.reconstruction_loss,
-            "variant": self.variant,
-            "options": self.options,
         }
 
     @classmethod
     def from_config(cls, config: dict):
         config = copy.deepcopy(config)  # Keras' deserialisation empties the nested dicts it reads
-        for key in ("encoder", "decoder", "corruption"):
-            if config.get(key) is not None:
-                config[key] = _deserialize(config[key])
-        config["penalties"] = [_deserialize(p) for p in config.get("penalties", [])]
-        return cls(**config)
+        variant, options = config.pop("variant", None), config.pop("options", None)
+        name, trainable = config.pop("name", None), config.pop("trainable", True)
+        # Late imports: the registry sits above the models (it imports the builders).
+        if variant is not None and "encoder" not in config:
+            from kerasae.variants import rebuild
+
+            model = rebuild(variant, options or {})
+        else:
+            for key in ("encoder", "decoder", "corruption"):
+                if config.get(key) is not None:
+                    config[key] = _deserialize(config[key])
+            if "penalties" in config:
+                config["penalties"] = [_deserialize(p) for p in config["penalties"]]
+            model = cls(**config)
+            if variant is not None:  # the first preset format: the graph, plus its variant
+                from kerasae.variants import legacy_options
+
+                model._record_variant(variant, legacy_options(variant, options or {}),
+                                      graph=True)
+        if name is not None:
+            model.name = name
+        model.trainable = trainable
+        return model
 
     @classmethod
     def from_preset(cls, handle: Any, compile: bool = True) -> Autoencoder:
@@ -412,6 +472,14 @@ class Autoencoder(keras.Model):
                              f"{getattr(model, 'variant', None)!r}). Use kerasae.load({handle!r}) "
                              f"or {type(model).__name__}.from_preset.")
         return model
+
+def plain_json(value: Any) -> Any:
+    """`value` as a JSON round trip gives it back: tuples become lists, recursively."""
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    return value
 
 
 def _bind(method, *args, **kwargs) -> inspect.BoundArguments:

@@ -91,12 +91,9 @@ class MaskedAutoencoder(Autoencoder):
         mask_ratio: float = 0.75,
         norm_pix_loss: bool = False,
         seed: int | None = None,
-        variant: str | None = None,
-        options: dict | None = None,
         **kwargs,
     ):
-        super().__init__(encoder, decoder, reconstruction_loss="mse", variant=variant,
-                         options=options, **kwargs)
+        super().__init__(encoder, decoder, reconstruction_loss="mse", **kwargs)
         if len(encoder.inputs) != 2 or len(decoder.inputs) != 2:
             raise ValueError(
                 "MaskedAutoencoder needs encoder([images, keep]) and decoder([code, keep]) "
@@ -195,10 +192,6 @@ class MaskedAutoencoder(Autoencoder):
 
     # ----- serialisation ------------------------------------------------------------------
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        for key in ("corruption", "penalties", "reconstruction_loss"):  # fixed for an MAE
-            config.pop(key)
-        config.update(patch_size=self.patch_size, mask_ratio=self.mask_ratio,
-                      norm_pix_loss=self.norm_pix_loss, seed=self.seed)
-        return config
+    def objective_config(self) -> dict:
+        return {"patch_size": self.patch_size, "mask_ratio": self.mask_ratio,
+                "norm_pix_loss": self.norm_pix_loss, "seed": self.seed}

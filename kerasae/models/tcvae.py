@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from kerasae import losses
+from kerasae._checks import check_optional_positive_int, check_range
 from kerasae.models.vae import VariationalAutoencoder
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -79,9 +80,12 @@ class TotalCorrelationVAE(VariationalAutoencoder):
                 "+ beta * TC + gamma * dimension-wise KL (options alpha, beta, gamma, "
                 f"dataset_size); got {({k: kwargs[k] for k in given})}."
             )
+        for value, name in ((alpha, "alpha (MI weight)"), (beta, "beta (TC weight)"),
+                            (gamma, "gamma (dimension-wise KL weight)")):
+            check_range(value, 0.0, float("inf"), name)
         self.alpha = float(alpha)
         self.gamma = float(gamma)
-        self.dataset_size = None if dataset_size is None else int(dataset_size)
+        self.dataset_size = check_optional_positive_int(dataset_size, "dataset_size")
         super().__init__(encoder, decoder, likelihood=likelihood,
                          observation_std=observation_std, beta=beta, seed=seed, **kwargs)
 
@@ -103,10 +107,8 @@ class TotalCorrelationVAE(VariationalAutoencoder):
         return [reconstruction, self.alpha * ops.mean(mi),
                 self.beta * ops.mean(tc), self.gamma * ops.mean(dim_kl), kl]
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        for key in self.NOT_TAKEN:
-            config.pop(key)
-        config.update(alpha=self.alpha, gamma=self.gamma, dataset_size=self.dataset_size)
-        return config
+    def objective_config(self) -> dict:
+        return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma,
+                "dataset_size": self.dataset_size, "likelihood": self.likelihood,
+                "observation_std": self.observation_std, "seed": self.seed}
 

@@ -1,4 +1,5 @@
-"""Variational autoencoders: vae, beta_vae and cvae share this one class.
+"""Variational autoencoders: vae and beta_vae are this one class; the cvae adds conditioning
+(`ConditionalVAE`, with `kerasae.models.conditional.Conditional`).
 
 Objective (minimised): reconstruction_loss + kl_loss, where per example
   reconstruction_loss = -log p(x | z), z ~ q(z | x), summed over data dimensions,
@@ -11,17 +12,15 @@ KL, logged for monitoring.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import keras
 import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice, check_data, check_labels
+from kerasae._checks import check_choice, check_data, check_positive_int, check_range
 from kerasae.layers import Sampling
-from kerasae.models._inputs import InputCheck
 from kerasae.models.autoencoder import Autoencoder
+from kerasae.models.conditional import Conditional
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 LOG_VAR_BOUND = 10.0  # exp(10) ~ 2.2e4 in variance: wide enough, never inf
@@ -52,18 +51,26 @@ class VariationalAutoencoder(Autoencoder):
         free_bits: float = 0.0,
         capacity_max: float | None = None,
         capacity_steps: int = 10000,
-        num_classes: int | None = None,
         seed: int | None = None,
         **kwargs,
     ):
         self.likelihood = check_choice(likelihood, LIKELIHOODS, "likelihood")
-        self.observation_std = float(observation_std)
-        self.beta = float(beta)
+        self.observation_std = check_range(observation_std, 0.0, float("inf"),
+                                           "observation_std", inclusive=False)
+        self.beta = check_range(beta, 0.0, float("inf"), "beta")
+        if (isinstance(kl_warmup_steps, bool) or not isinstance(kl_warmup_steps, (int, np.integer))
+                or kl_warmup_steps < 0):
+            raise ValueError(f"kl_warmup_steps must be >= 0 (an integer); got {kl_warmup_steps!r}.")
         self.kl_warmup_steps = int(kl_warmup_steps)
-        self.free_bits = float(free_bits)
-        self.capacity_max = None if capacity_max is None else float(capacity_max)
+        self.free_bits = check_range(free_bits, 0.0, float("inf"),
+                                     "free_bits (nats per dimension)")
+        if capacity_max is not None:
+            capacity_max = check_range(capacity_max, 0.0, float("inf"), "capacity_max (nats)")
+            capacity_steps = check_positive_int(capacity_steps, "capacity_steps")
+        self.capacity_max = capacity_max
         self.capacity_steps = int(capacity_steps)
-        self.num_classes = None if num_classes is None else int(num_classes)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed must be None or an integer; got {seed!r}.")
         self.seed = seed
         kwargs.setdefault("reconstruction_loss", "bce" if likelihood == "bernoulli" else "mse")
         super().__init__(encoder, decoder, **kwargs)
@@ -73,10 +80,6 @@ class VariationalAutoencoder(Autoencoder):
         self.training_step = self.add_weight(
             shape=(), initializer="zeros", dtype="float32", trainable=False, name="training_step"
         )
-
-    @property
-    def conditional(self) -> bool:
-        return self.num_classes is not None
 
     # ----- the forward pass ---------------------------------------------------------------
 
@@ -150,46 +153,12 @@ class VariationalAutoencoder(Autoencoder):
             self.training_step.assign(self.training_step + 1.0)
         return loss
 
-    # ----- conditions (cvae) --------------------------------------------------------------
-
-    def _split(self, inputs):
-        if not self.conditional:
-            return inputs, None
-        x, labels = inputs
-        return x, self.condition_code(labels)
-
-    def condition_code(self, labels):
-        """Integer class labels -> the one-hot vector the networks are conditioned on."""
-        return ops.one_hot(ops.cast(ops.reshape(labels, (-1,)), "int32"), self.num_classes)
-
-    def _condition_inputs(self) -> list:
-        return [keras.Input((), dtype="int32", name="condition")] if self.conditional else []
-
     ENDPOINTS = (*Autoencoder.ENDPOINTS, "encode_distribution")
 
     def endpoint_graph(self, name: str, data, condition=None):
         if name == "encode_distribution":
             return list(self.posterior_graph(data, condition))
         return super().endpoint_graph(name, data, condition)
-
-    def _with_condition(self, array, condition):
-        if not self.conditional:
-            return super()._with_condition(array, condition)
-        if condition is None:
-            raise ValueError(
-                "this cvae needs condition=labels: integer class labels in "
-                f"[0, {self.num_classes}), one per example."
-            )
-        return [array, self.check_labels(condition, len(array))]
-
-    def check_labels(self, labels, n: int) -> np.ndarray:
-        """Integer labels in [0, num_classes), one per example (a scalar is broadcast)."""
-        if self.num_classes is None:
-            raise ValueError(f"{type(self).__name__} is not conditional: it takes no labels.")
-        return check_labels(labels, n, self.num_classes)
-
-    def input_check(self) -> InputCheck:
-        return replace(super().input_check(), num_classes=self.num_classes)
 
     def _needs_unit_range(self) -> bool:
         return self.likelihood == "bernoulli"
@@ -212,8 +181,7 @@ class VariationalAutoencoder(Autoencoder):
         if "log_likelihood" not in cache:
             data = keras.Input(self.data_shape, name="x")
             code = keras.Input((self.latent_dim,), name="z")
-            extra = self._condition_inputs()
-            onehot = self.condition_code(extra[0]) if extra else None
+            extra, onehot = self._condition_inputs()
             out = -self.per_example_reconstruction(data, self.decoder_graph(code, onehot))
             cache["log_likelihood"] = keras.Model([data, code, *extra], out, name="log_likelihood")
         inputs = [x, *self._with_condition(z, condition)]
@@ -225,20 +193,34 @@ class VariationalAutoencoder(Autoencoder):
 
     # ----- serialisation ------------------------------------------------------------------
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        for key in ("corruption", "penalties", "reconstruction_loss"):
-            config.pop(key)
-        config.update(
-            likelihood=self.likelihood,
-            observation_std=self.observation_std,
-            beta=self.beta,
-            kl_warmup_steps=self.kl_warmup_steps,
-            free_bits=self.free_bits,
-            capacity_max=self.capacity_max,
-            capacity_steps=self.capacity_steps,
-            num_classes=self.num_classes,
-            seed=self.seed,
-        )
-        return config
+    def objective_config(self) -> dict:
+        return {
+            "likelihood": self.likelihood,
+            "observation_std": self.observation_std,
+            "beta": self.beta,
+            "kl_warmup_steps": self.kl_warmup_steps,
+            "free_bits": self.free_bits,
+            "capacity_max": self.capacity_max,
+            "capacity_steps": self.capacity_steps,
+            "seed": self.seed,
+        }
 
+    @classmethod
+    def from_config(cls, config: dict):
+        num_classes = config.get("num_classes")
+        if num_classes is not None and not issubclass(cls, Conditional):
+            # a hand-built cvae saved before ConditionalVAE existed
+            return ConditionalVAE.from_config(config)
+        if num_classes is None:
+            config = {k: v for k, v in config.items() if k != "num_classes"}
+        return super().from_config(config)
+
+
+@keras.saving.register_keras_serializable(package="kerasae")
+class ConditionalVAE(Conditional, VariationalAutoencoder):
+    """The cvae (Sohn et al. 2015): a VAE whose encoder and decoder both see a one-hot class
+    label. Trains with fit([x, labels]); encode/decode/reconstruct/sample take condition=labels."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, num_classes: int, **kwargs):
+        self._set_num_classes(num_classes)
+        super().__init__(encoder, decoder, **kwargs)

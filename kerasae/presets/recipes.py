@@ -393,7 +393,7 @@ RECIPES: dict[str, Recipe] = {
     "beta_vae_dsprites": Recipe(
         variant="beta_vae", evaluation="disentanglement",
         build={"input_shape": (64, 64, 1), "latent_dim": 10, "beta": 16.0,
-               "architecture": "conv", "filters": (32, 32, 64, 64), "hidden_units": (256,),
+               "architecture": "conv", "filters": (32, 32, 64, 64),
                "likelihood": "bernoulli", "seed": 0},
         data=dsprites_stream, dataset={**DSPRITES, "split": "all 737,280 images, streamed"},
         preprocessing="binary 64 x 64 sprites as float32 {0, 1}, shape (N, 64, 64, 1)",
@@ -410,7 +410,7 @@ RECIPES: dict[str, Recipe] = {
         variant="beta_tcvae", evaluation="disentanglement",
         build={"input_shape": (64, 64, 1), "latent_dim": 10, "beta": 6.0, "alpha": 1.0,
                "gamma": 1.0, "dataset_size": 737280, "architecture": "conv",
-               "filters": (32, 32, 64, 64), "hidden_units": (256,), "likelihood": "bernoulli",
+               "filters": (32, 32, 64, 64), "likelihood": "bernoulli",
                "seed": 0},
         data=dsprites_stream, dataset={**DSPRITES, "split": "all 737,280 images, streamed"},
         preprocessing="binary 64 x 64 sprites as float32 {0, 1}, shape (N, 64, 64, 1)",
@@ -426,7 +426,7 @@ RECIPES: dict[str, Recipe] = {
     "beta_vae_celeba": Recipe(
         variant="beta_vae", evaluation="faces",
         build={"input_shape": (64, 64, 3), "latent_dim": 32, "beta": 4.0,
-               "architecture": "conv", "filters": (32, 32, 64, 64), "hidden_units": (256,),
+               "architecture": "conv", "filters": (32, 32, 64, 64),
                "likelihood": "gaussian", "observation_std": 0.25, "seed": 0},
         data=celeba_faces, dataset={**CELEBA, "split": "8,495 of the 8,995 training faces "
                                     "(the subset's identity-disjoint train split)"},
