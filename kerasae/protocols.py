@@ -97,8 +97,13 @@ class Variational(Posterior, Protocol):
         """x as the float32 batch the model takes, or a ValueError saying why not."""
         ...
 
+
+@runtime_checkable
+class Conditioned(Protocol):
+    """A conditional model (the cvae): its inputs come with class labels."""
+
     def check_labels(self, labels: Any, n: int) -> np.ndarray:
-        """n class labels as int32, or a ValueError (conditional models)."""
+        """n class labels as int32, or a ValueError saying what was expected."""
         ...
 
 

@@ -363,8 +363,8 @@ def test_gelu_round_trips_and_is_the_exact_gelu():
 
 # Models need their networks to be built; tests/test_serialization.py saves, reloads and
 # compares every registered variant of each (and tests/test_masked_ae.py the MAE).
-MODELS_TESTED_ELSEWHERE = {"Autoencoder", "VariationalAutoencoder", "TotalCorrelationVAE",
-                           "MaskedAutoencoder"}
+MODELS_TESTED_ELSEWHERE = {"Autoencoder", "VariationalAutoencoder", "ConditionalVAE",
+                           "TotalCorrelationVAE", "MaskedAutoencoder"}
 FUNCTIONS = {"gelu"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from kerasae.protocols import Posterior, Variational
+from kerasae.protocols import Conditioned, Posterior, Variational
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -29,7 +29,12 @@ def importance_weighted_bound(
         raise ValueError(f"k (importance samples per example) must be >= 1; got {k!r}.")
     k = int(k)
     x = model.check_inputs(x)
-    labels = None if condition is None else model.check_labels(condition, len(x))
+    labels = None
+    if condition is not None:
+        if not isinstance(model, Conditioned):
+            raise ValueError(f"{type(model).__name__} is not conditional: it takes no labels; "
+                             "got condition=...")
+        labels = model.check_labels(condition, len(x))
     mean, log_var = model.encode_distribution(x, condition=labels)
     rng = np.random.default_rng(seed)
     per_batch = max(1, rows_per_batch // k)
