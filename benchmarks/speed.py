@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> dict:
     import keras
 
     backend = keras.backend.backend()
-    b = args.batch_size
+    b = args.batch_size or 128
     x = common.mnist_images(b * args.max_steps)
     runs, multiple = {}, {}
     for name, spec in VARIANTS[backend]:
