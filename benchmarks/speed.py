@@ -10,6 +10,8 @@ Variants of the canonical conv VAE's training step:
   lean compute_loss  no term trackers and no training_step counter assign (unused here:
                      kl_warmup_steps=0, no capacity)
   steps_per_execution=8, jit_compile=True   compile options (TensorFlow; JAX already jits)
+  plain Keras model  the same layers as stock Keras layers in a keras.Model with a five-line
+                     compute_loss (benchmarks.common.build_plain_keras_vae): Keras' own cost
   zero-insertion deconv   the decoder's Conv2DTranspose replaced by ZeroInsertConv2DTranspose
                      (same weights and outputs, checked): XLA on CPU computes the kernel
                      gradient of a transposed convolution very slowly (a window-dilated conv)
@@ -164,6 +166,7 @@ def loss_variant_class(kind: str):
 VARIANTS = {
     "tensorflow": [
         ("default", {}),
+        ("plain Keras model, same layers", {"plain": True}),
         ("no term trackers", {"loss": "no term trackers"}),
         ("lean compute_loss", {"loss": "lean"}),
         ("steps_per_execution=8", {"compile": {"steps_per_execution": 8}}),
@@ -178,6 +181,7 @@ VARIANTS = {
     ],
     "torch": [
         ("default", {}),
+        ("plain Keras model, same layers", {"plain": True}),
         ("no term trackers", {"loss": "no term trackers"}),
         ("lean compute_loss", {"loss": "lean"}),
         ("zero-insertion deconv", {"deconv": "zero_insert"}),
@@ -188,6 +192,8 @@ VARIANTS = {
 def build_variant(spec: dict):
     import keras
 
+    if spec.get("plain"):
+        return common.build_plain_keras_vae(compile_kwargs=spec.get("compile"))
     model = common.build_kerasae_vae(
         cls=loss_variant_class(spec["loss"]) if "loss" in spec else None)
     if spec.get("deconv"):

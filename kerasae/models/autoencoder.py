@@ -25,6 +25,7 @@ from kerasae._checks import (
     check_positive_int,
 )
 from kerasae.distribute import multi_worker_logs, scale_loss_for_replicas
+from kerasae.models import _dispatch
 from kerasae.models._guards import FiniteLoss, NonFiniteLossError, restore_after_failure
 from kerasae.models._inputs import InputCheck, checked_stream, unpack
 from kerasae.penalties import Penalty
@@ -311,6 +312,14 @@ class Autoencoder(keras.Model):
         value_range = (0.0, 1.0) if self._needs_unit_range() else None
         return InputCheck(self.data_shape, value_range, None, self.variant or type(self).__name__)
 
+    def compile(self, *args, steps_per_execution: int | None = None, **kwargs) -> None:
+        """Keras' compile; `steps_per_execution` defaults to 8 on TensorFlow (same results,
+        batch-level callbacks called every 8 steps; see kerasae.models._dispatch), 1 elsewhere.
+        Pass steps_per_execution=1 for Keras' behaviour."""
+        self._default_steps_per_execution = steps_per_execution is None
+        super().compile(*args, steps_per_execution=steps_per_execution
+                        or _dispatch.default_steps_per_execution(), **kwargs)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         """Keras' fit, with the data (numpy or streamed) checked like the numpy methods' and
         a non-finite loss stopping training (see `kerasae.models._guards`). Training moves
@@ -320,6 +329,8 @@ class Autoencoder(keras.Model):
         arguments, check = call.arguments, self.input_check()
         _check_counts(arguments, ("batch_size", "steps_per_epoch", "validation_batch_size",
                                   "validation_steps"))
+        _dispatch.match_step_counts(self, arguments.get("steps_per_epoch"),
+                                    arguments.get("validation_steps"))
         epochs = arguments.get("epochs", 1)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
@@ -344,6 +355,7 @@ class Autoencoder(keras.Model):
             return super().evaluate(*call.args, **call.kwargs)  # fit's validation, checked
         check = self.input_check()
         _check_counts(call.arguments, ("batch_size", "steps"))
+        _dispatch.match_step_counts(self, call.arguments.get("steps"))
         call.arguments["x"], call.arguments["y"] = _checked(call.arguments.get("x"),
                                                             call.arguments.get("y"), check)
         return self._guarded(super().evaluate, call, check)
@@ -352,6 +364,7 @@ class Autoencoder(keras.Model):
         call = _bind(super().predict, x, *args, **kwargs)
         check = self.input_check()
         _check_counts(call.arguments, ("batch_size", "steps"))
+        _dispatch.match_step_counts(self, call.arguments.get("steps"))
         call.arguments["x"] = _checked(call.arguments.get("x"), None, check)[0]
         return self._guarded(super().predict, call, check)
 

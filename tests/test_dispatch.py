@@ -1,0 +1,37 @@
+"""kerasae's steps_per_execution default (kerasae/models/_dispatch.py): faster on TensorFlow,
+and never a change in what training computes."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+import kerasae
+
+
+def _train(steps_per_execution=None, **fit_kwargs):
+    keras.utils.set_random_seed(0)
+    model = kerasae.build("ae", input_shape=(6,), latent_dim=2, hidden_units=(4,))
+    options = {} if steps_per_execution is None else {"steps_per_execution": steps_per_execution}
+    model.compile(optimizer="adam", **options)
+    x = np.random.default_rng(0).random((44, 6)).astype("float32")
+    history = model.fit(x, verbose=0, **fit_kwargs)
+    return model, history.history["loss"]
+
+
+def test_default_steps_per_execution_trains_exactly_as_one_step_per_call():
+    """Fails if kerasae's default changes the weights or losses of fit (a partial last group,
+    and a steps_per_epoch that is not a multiple of the default, included), or is not 8 on
+    TensorFlow and Keras' 1 elsewhere."""
+    model, _ = _train()
+    expected = 8 if keras.backend.backend() == "tensorflow" else 1
+    assert model.steps_per_execution == expected
+    for fit_kwargs in ({"batch_size": 4, "epochs": 2},  # 11 steps per epoch
+                       {"batch_size": 2, "epochs": 1, "steps_per_epoch": 5}):
+        default, losses = _train(**fit_kwargs)
+        one, one_losses = _train(1, **fit_kwargs)
+        assert losses == one_losses
+        for a, b in zip(default.get_weights(), one.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert default.steps_per_execution == 1  # gcd(8, 5): back to one step per call
+    assert _train(3)[0].steps_per_execution == 3  # the user's choice is kept
