@@ -314,11 +314,12 @@ class Autoencoder(keras.Model):
 
     def compile(self, *args, steps_per_execution: int | None = None, **kwargs) -> None:
         """Keras' compile; `steps_per_execution` defaults to 8 on TensorFlow (same results,
-        batch-level callbacks called every 8 steps; see kerasae.models._dispatch), 1 elsewhere.
+        batch-level callbacks called every 8 steps; see kerasae.models._dispatch), 1 elsewhere
+        and under a tf.distribute strategy.
         Pass steps_per_execution=1 for Keras' behaviour."""
         self._default_steps_per_execution = steps_per_execution is None
         super().compile(*args, steps_per_execution=steps_per_execution
-                        or _dispatch.default_steps_per_execution(), **kwargs)
+                        or _dispatch.default_steps_per_execution(self), **kwargs)
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """Keras' fit, with the data (numpy or streamed) checked like the numpy methods' and
