@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nets", default="28,64",
                         help="section 1 and 8 nets: 28 (canonical VAE), 64 (dSprites presets)")
     parser.add_argument("--recipes-backend", default="tensorflow")
-    parser.add_argument("--modes-configs", default="default,spe8,pinned,intra1,tfloop",
+    parser.add_argument("--modes-configs", default="default,spe1,keras fit,pinned,intra1,tfloop",
                         help="benchmarks.tf_modes configurations for section 8")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one setting (e.g. train_target=3), repeatable")
