@@ -202,7 +202,8 @@ def tf_modes_section(r: dict | str) -> str:
         rows.append([config, *stats_cells(s["samples_per_s"]),
                      f"{num(s['cores']['median'], 2)} ({num(s['cores']['min'], 2)} - "
                      f"{num(s['cores']['max'], 2)})",
-                     num(s["cpu_ms_per_step"]["median"]),
+                     f"{num(s['cpu_ms_per_step']['median'])} ({num(s['cpu_ms_per_step']['q1'])} - "
+                     f"{num(s['cpu_ms_per_step']['q3'])})",
                      f"{num(s['busiest_thread_share']['median'], 2)} "
                      f"({num(s['busiest_thread_share']['max'], 2)})",
                      f"{serial} of {len(epochs)}", num(s["other_cores"]["median"], 2)])
@@ -210,7 +211,7 @@ def tf_modes_section(r: dict | str) -> str:
             f"{r['epochs_per_process']} epochs of {r['steps_per_epoch']} steps per process\n")
     return head + "\n" + table(
         ["configuration", "samples/s median", "IQR", "min - max", "cores used median (min - max)",
-         "CPU ms/step", "busiest thread's share median (max)",
+         "CPU ms/step median (IQR)", "busiest thread's share median (max)",
          f"serial epochs (share > {SLOW_SHARE})", "other processes' cores"], rows)
 
 
