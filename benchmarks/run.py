@@ -335,6 +335,9 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
             "## 6. Where `fit` loses time: one change at a time\n",
             "Same conv VAE, batch 128, variants interleaved in one process per backend "
             "(kerasae is not modified: subclasses, compile options, a rebuilt decoder). "
+            "`default` is kerasae's compile (steps_per_execution 8 on TensorFlow); "
+            "`steps_per_execution=1` is Keras' default; `plain Keras model, same layers` is the "
+            "network in stock Keras layers with a five-line compute_loss (Keras' own cost). "
             "`no term trackers` drops the three per-term `Mean` trackers' update_state from "
             "`compute_loss`; `lean compute_loss` also drops the `training_step` counter assign "
             "(unused without KL warm-up/capacity); `zero-insertion deconv` replaces each "

@@ -36,3 +36,16 @@ def test_default_steps_per_execution_trains_exactly_as_one_step_per_call():
     assert default.steps_per_execution == 1  # gcd(8, 5): back to one step per call
     if keras.backend.backend() != "torch":  # Keras' torch trainer refuses anything but 1
         assert _train(3)[0].steps_per_execution == 3  # the user's choice is kept
+
+
+def test_saved_model_records_only_a_steps_per_execution_the_user_chose(tmp_path):
+    """Fails if kerasae's default is written into a saved model's compile config (a file saved
+    on TensorFlow would then refuse to load on torch), or if loading skips compile()."""
+    model, _ = _train(batch_size=4)
+    assert "steps_per_execution" not in model.get_compile_config()
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.compiled and loaded.steps_per_execution == model.steps_per_execution
+    if keras.backend.backend() != "torch":
+        chosen, _ = _train(2, batch_size=4)
+        assert chosen.get_compile_config()["steps_per_execution"] == 2

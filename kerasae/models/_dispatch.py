@@ -44,3 +44,18 @@ def match_step_counts(model: keras.Model, *counts: int | None) -> None:
     if wanted != model.steps_per_execution:
         model.steps_per_execution = wanted
         model.train_function = model.test_function = model.predict_function = None
+
+
+def user_compile_config(model: keras.Model, config: dict | None) -> dict | None:
+    """`config` without steps_per_execution when it is kerasae's default, not the user's."""
+    if config is None or not getattr(model, "_default_steps_per_execution", False):
+        return config
+    return {k: v for k, v in config.items() if k != "steps_per_execution"}
+
+
+def compile_from_config(model: keras.Model, config: dict) -> None:
+    """What keras.Model.compile_from_config does, which it skips for a model whose compile()
+    is overridden (kerasae's only adds the default above)."""
+    model.compile(**keras.saving.deserialize_keras_object(config))
+    if getattr(model, "optimizer", None) is not None and model.built:
+        model.optimizer.build(model.trainable_variables)

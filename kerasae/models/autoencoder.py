@@ -321,6 +321,15 @@ class Autoencoder(keras.Model):
         super().compile(*args, steps_per_execution=steps_per_execution
                         or _dispatch.default_steps_per_execution(self), **kwargs)
 
+    def get_compile_config(self) -> dict | None:
+        """Keras' compile config, without kerasae's default steps_per_execution (a file
+        saved on TensorFlow must load on torch, where only 1 is allowed)."""
+        return _dispatch.user_compile_config(self, super().get_compile_config())
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile a loaded model (Keras skips it for models that override compile())."""
+        _dispatch.compile_from_config(self, config)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         """Keras' fit, with the data (numpy or streamed) checked like the numpy methods' and
         a non-finite loss stopping training (see `kerasae.models._guards`). Training moves
