@@ -16,6 +16,11 @@ import numpy as np
 # has no hidden dense layer, and build refuses hidden_units for it).
 VAE_KWARGS = dict(input_shape=(28, 28, 1), latent_dim=16, architecture="conv", filters=(32, 64))
 
+# The 64x64 net of the dSprites presets (scripts/recipes.py, beta_vae_dsprites; the CelebA
+# preset has the same layers on 3 channels), trained at batch 64: `kerasae.build("beta_vae", ...)`.
+DSPRITES_KWARGS = dict(input_shape=(64, 64, 1), latent_dim=10, beta=16.0, architecture="conv",
+                       filters=(32, 32, 64, 64), hidden_units=(256,), likelihood="bernoulli")
+
 
 THREADS_ENV = "KERASAE_BENCH_THREADS"
 
@@ -63,6 +68,42 @@ def mnist_images(n: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([x] * reps)[:n], dtype=np.float32)
 
 
+NETS = ("28", "64")
+
+
+def net_spec(net: str) -> dict:
+    """What section 1 trains for `net`: "28" the canonical 28x28 VAE (batch 128, MNIST
+    images), "64" the 64x64 net of the dSprites/CelebA presets (batch 64, as their recipes;
+    synthetic binary 64x64 images: speed does not depend on the pixel values)."""
+    if net == "28":
+        return {"variant": "vae", "build": VAE_KWARGS, "batch_size": 128,
+                "loop": {"latent_dim": 16, "filters": (32, 64)}}
+    if net == "64":
+        return {"variant": "beta_vae", "build": DSPRITES_KWARGS, "batch_size": 64,
+                "loop": {"latent_dim": 10, "filters": (32, 32, 64, 64)}}
+    raise ValueError(f"net must be one of {NETS}; got {net!r}")
+
+
+def net_images(net: str, n: int) -> np.ndarray:
+    """n float32 NHWC training images for `net` (see net_spec)."""
+    if net == "28":
+        return mnist_images(n)
+    rng = np.random.default_rng(0)
+    return (rng.random((n, *DSPRITES_KWARGS["input_shape"])) < 0.1).astype(np.float32)
+
+
+def build_net(net: str, seed: int = 0, compile_kwargs: dict | None = None):
+    """kerasae's model for `net`, compiled with Adam(1e-3) (see build_kerasae_vae)."""
+    import keras
+
+    import kerasae
+
+    spec = net_spec(net)
+    model = kerasae.build(spec["variant"], seed=seed, **spec["build"])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), **(compile_kwargs or {}))
+    return model
+
+
 def build_kerasae_vae(seed: int = 0, compile_kwargs: dict | None = None, cls=None):
     """The canonical conv VAE built by kerasae, compiled with Adam(1e-3) (Keras' defaults
     otherwise). `cls` swaps in a subclass of VariationalAutoencoder (speed experiments)."""
@@ -93,10 +134,58 @@ def training_parser(description: str | None, *, backend: bool = True, warm_steps
     parser = argparse.ArgumentParser(description=description)
     if backend:
         parser.add_argument("--backend", default=None)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: 128 (the 64x64 net of section 1: 64)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--target-s", type=float, default=10.0)
     parser.add_argument("--warm-steps", type=int, default=warm_steps)
     parser.add_argument("--min-steps", type=int, default=2)
     parser.add_argument("--max-steps", type=int, default=max_steps)
     return parser
+
+
+def build_plain_keras_vae(input_shape=(28, 28, 1), latent_dim: int = 16, filters=(32, 64),
+                          seed: int = 0, compile_kwargs: dict | None = None):
+    """The canonical conv VAE in plain Keras (stock layers, a `compute_loss` of five lines, no
+    kerasae), compiled with Adam(1e-3): what Keras' own `fit` costs for the same layers."""
+    import keras
+    from keras import layers, ops
+
+    keras.utils.set_random_seed(seed)
+    scale = 2 ** len(filters)
+    h0, w0 = input_shape[0] // scale, input_shape[1] // scale
+    x = keras.Input(input_shape)
+    h = x
+    for f in filters:
+        h = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(h)
+    h = layers.Flatten()(h)
+    encoder = keras.Model(x, [layers.Dense(latent_dim)(h), layers.Dense(latent_dim)(h)])
+    z = keras.Input((latent_dim,))
+    h = layers.Dense(h0 * w0 * filters[-1], activation="relu")(z)
+    h = layers.Reshape((h0, w0, filters[-1]))(h)
+    for f in reversed(filters):
+        h = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")(h)
+    decoder = keras.Model(z, layers.Conv2D(input_shape[-1], 3, padding="same")(h))
+
+    class PlainVAE(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.decoder = encoder, decoder
+            self.noise = keras.random.SeedGenerator(seed)
+
+        def call(self, x):
+            mean, raw = self.encoder(x)
+            log_var = 10.0 * ops.tanh(raw / 10.0)
+            eps = keras.random.normal(ops.shape(mean), seed=self.noise)
+            return self.decoder(mean + ops.exp(0.5 * log_var) * eps), mean, log_var
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            logits, mean, log_var = y_pred
+            recon = ops.mean(ops.sum(ops.softplus(logits) - x * logits, axis=(1, 2, 3)))
+            kl = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
+            return recon + ops.sum(ops.mean(kl, axis=0))
+
+    model = PlainVAE()
+    model(np.zeros((1, *input_shape), "float32"))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), **(compile_kwargs or {}))
+    return model

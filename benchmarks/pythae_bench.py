@@ -33,7 +33,7 @@ def mnist_nchw(n: int) -> np.ndarray:
     return np.ascontiguousarray(x[:, None])
 
 
-def build_pythae_vae(latent_dim: int = 16):
+def build_pythae_vae(latent_dim: int = 16, input_shape=(28, 28, 1), filters=(32, 64)):
     """pythae VAE (bce) whose encoder/decoder are the benchmark's conv networks."""
     import torch
     from pythae.models import VAE, VAEConfig
@@ -43,7 +43,7 @@ def build_pythae_vae(latent_dim: int = 16):
     class Encoder(BaseEncoder):
         def __init__(self):
             super().__init__()
-            self.net = ConvEncoder(latent_dim=latent_dim)
+            self.net = ConvEncoder(input_shape, latent_dim, filters)
 
         def forward(self, x):
             mean, raw = self.net(x)
@@ -53,19 +53,22 @@ def build_pythae_vae(latent_dim: int = 16):
     class Decoder(BaseDecoder):
         def __init__(self):
             super().__init__()
-            self.net = ConvDecoder(latent_dim=latent_dim)
+            self.net = ConvDecoder(input_shape, latent_dim, filters)
 
         def forward(self, z):
             return ModelOutput(reconstruction=torch.sigmoid(self.net(z)))
 
-    config = VAEConfig(input_dim=(1, 28, 28), latent_dim=latent_dim, reconstruction_loss="bce")
+    config = VAEConfig(input_dim=(input_shape[2], *input_shape[:2]), latent_dim=latent_dim,
+                       reconstruction_loss="bce")
     model = VAE(config, encoder=Encoder(), decoder=Decoder())
     _glorot_(model)
     return model
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = common.training_parser(__doc__, backend=False).parse_args(argv)
+    parser = common.training_parser(__doc__, backend=False)
+    parser.add_argument("--net", choices=("28", "64"), default="28")
+    args = parser.parse_args(argv)
     out_dir = tempfile.mkdtemp(prefix="pythae-bench-")  # the trainer writes its folders here
     try:
         result = _measure(args, out_dir)
@@ -81,10 +84,16 @@ def _measure(args, out_dir: str) -> dict:
     from pythae.data.datasets import BaseDataset
     from pythae.trainers import BaseTrainer, BaseTrainerConfig
 
-    b = args.batch_size
-    x = mnist_nchw(b * max(args.max_steps, args.warm_steps))
+    b = args.batch_size or (128 if args.net == "28" else 64)
+    n = b * max(args.max_steps, args.warm_steps)
+    if args.net == "28":
+        x, net = mnist_nchw(n), {"latent_dim": 16, "input_shape": (28, 28, 1),
+                                 "filters": (32, 64)}
+    else:  # the dSprites presets' net (benchmarks.common.net_spec("64")), binary images
+        x = (np.random.default_rng(0).random((n, 1, 64, 64)) < 0.1).astype(np.float32)
+        net = {"latent_dim": 10, "input_shape": (64, 64, 1), "filters": (32, 32, 64, 64)}
     x_tensor = torch.from_numpy(x)
-    trainer_model = build_pythae_vae()
+    trainer_model = build_pythae_vae(**net)
     config = BaseTrainerConfig(output_dir=out_dir, num_epochs=1, learning_rate=1e-3,
                                per_device_train_batch_size=b, no_cuda=True,
                                optimizer_params={"eps": 1e-7})
@@ -101,7 +110,7 @@ def _measure(args, out_dir: str) -> dict:
         trainer.train_loader = trainer.get_train_dataloader(dataset(steps))
         trainer.train_step(epoch=1)
 
-    manual_model = build_pythae_vae()
+    manual_model = build_pythae_vae(**net)
     manual_opt = torch.optim.Adam(manual_model.parameters(), lr=1e-3, eps=1e-7)
 
     def manual(steps: int):
@@ -114,7 +123,8 @@ def _measure(args, out_dir: str) -> dict:
             out.loss.backward()
             manual_opt.step()
 
-    torch_loop = TorchLoop(x.transpose(0, 2, 3, 1), b)
+    torch_loop = TorchLoop(x.transpose(0, 2, 3, 1), b, latent_dim=net["latent_dim"],
+                           filters=net["filters"])
     runs = {"pythae trainer": trainer_epoch, "pythae model, manual loop": manual,
             "torch loop": torch_loop.train}
     steps = {}
@@ -131,6 +141,7 @@ def _measure(args, out_dir: str) -> dict:
         "pythae_version": getattr(pythae, "__version__", None) or _dist_version("pythae"),
         "torch_version": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        "net": args.net,
         "batch_size": b,
         "steps": steps,
         "params": {"pythae": sum(p.numel() for p in trainer_model.parameters()),

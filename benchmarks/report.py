@@ -186,3 +186,49 @@ def speed_section(results: dict[str, dict | str]) -> str:
                    f"{c['samples']:,} MNIST images: {c['seconds'] * 1e3:.0f} ms per `fit` "
                    "call.\n")
     return "\n".join(out)
+
+
+# A slow-mode epoch: the process used under 1.3 cores while the rest of the machine used under
+# 0.2 (so load does not explain it). On 2026-12-02 its two intra-op threads still split the
+# work evenly (busiest thread ~0.46) in such epochs: they took turns instead of running at once.
+SLOW_CORES, IDLE_OTHERS = 1.3, 0.2
+
+
+def tf_modes_section(r: dict | str) -> str:
+    """Per-epoch figures of benchmarks.tf_modes, one row per configuration."""
+    if isinstance(r, str):
+        return failure("tf_modes", r)
+    rows = []
+    for config, epochs in r["configs"].items():
+        s = r["summary"][config]
+        slow = sum(e["cores"] < SLOW_CORES and e["other_cores"] < IDLE_OTHERS for e in epochs)
+        rows.append([config, *stats_cells(s["samples_per_s"]),
+                     f"{num(s['cores']['median'], 2)} ({num(s['cores']['min'], 2)} - "
+                     f"{num(s['cores']['max'], 2)})",
+                     f"{num(s['cpu_ms_per_step']['median'])} ({num(s['cpu_ms_per_step']['q1'])} - "
+                     f"{num(s['cpu_ms_per_step']['q3'])})",
+                     f"{num(s['busiest_thread_share']['median'], 2)} "
+                     f"({num(s['busiest_thread_share']['max'], 2)})",
+                     f"{slow} of {len(epochs)}", num(s["other_cores"]["median"], 2)])
+    head = (f"net {r['net']} (batch {r['batch_size']}), {r['rounds']} rounds x "
+            f"{r['epochs_per_process']} epochs of {r['steps_per_epoch']} steps per process\n")
+    return head + "\n" + table(
+        ["configuration", "samples/s median", "IQR", "min - max", "cores used median (min - max)",
+         "CPU ms/step median (IQR)", "busiest thread's share median (max)",
+         f"slow epochs (< {SLOW_CORES} cores, others < {IDLE_OTHERS})",
+         "other processes' cores median"], rows)
+
+
+def recipes_section(r: dict | str) -> str:
+    """benchmarks.recipes_bench: samples/s and projected wall time per recipe."""
+    if isinstance(r, str):
+        return failure("recipes", r)
+    rows = [[name, x["variant"], "x".join(map(str, x["input_shape"])), x["batch_size"],
+             x["epochs"], f"{x['examples_per_epoch']:,}", *stats_cells(x["samples_per_s"]),
+             f"**{num(x['projected_hours'], 2)}**"] for name, x in r["recipes"].items()]
+    out = [f"KERAS_BACKEND={r['backend']}\n", table(
+        ["recipe", "variant", "input", "batch", "epochs", "examples/epoch", "samples/s median",
+         "IQR", "min - max", "projected wall h"], rows)]
+    if r.get("skipped"):
+        out.append("\nNot measured: " + "; ".join(f"{k} ({v})" for k, v in r["skipped"].items()))
+    return "\n".join(out)

@@ -35,12 +35,14 @@ SETTINGS = {
     "quick": dict(train_repeats=3, train_target=1.0, train_warm=2, infer_repeats=3,
                   infer_target=0.2, startup_repeats=1, matmul_sizes="2048", matmul_repeats=3,
                   memmap_sizes=[10**4, 10**5], dsprites_sizes=[10**4, 10**5], speed_repeats=2,
-                  speed_target=1.0, speed_warm=2),
+                  speed_target=1.0, speed_warm=2, recipes_repeats=2, recipes_target=0.5,
+                  modes_rounds=1, modes_epochs=2, modes_steps=8),
     "full": dict(train_repeats=5, train_target=6.0, train_warm=3, infer_repeats=7,
                  infer_target=0.5, startup_repeats=5, matmul_sizes="2048,4096",
                  matmul_repeats=7, memmap_sizes=[10**5, 10**6, 10**7],
                  dsprites_sizes=[10**5, 10**6], speed_repeats=3, speed_target=5.0,
-                 speed_warm=4),
+                 speed_warm=4, recipes_repeats=3, recipes_target=3.0, modes_rounds=3,
+                 modes_epochs=5, modes_steps=48),
 }
 
 
@@ -166,12 +168,15 @@ def run_all(args, settings: dict, workdir: Path) -> dict:
     if "startup" in sections:
         res["startup"] = run("startup", "--backends", ",".join(backends),
                              "--repeats", str(s["startup_repeats"]))
+    nets = args.nets.split(",")
     if "training" in sections:
         common_args = ["--repeats", str(s["train_repeats"]), "--target-s", str(s["train_target"]),
                        "--warm-steps", str(s["train_warm"])]
-        res["training"] = {b: run("training", *common_args, backend=b) for b in backends}
-        res["pythae"] = (run("pythae_bench", *common_args, python=pythae_python)
-                         if pythae_python else None)
+        res["training"] = {net: {b: run("training", *common_args, "--net", net, backend=b)
+                                 for b in backends} for net in nets}
+        res["pythae"] = {net: (run("pythae_bench", *common_args, "--net", net,
+                                   python=pythae_python) if pythae_python else None)
+                         for net in nets}
     if "inference" in sections:
         exported = workdir / "export"
         res["export"] = run("inference", "export", "--dir", str(exported), "--preset",
@@ -191,6 +196,15 @@ def run_all(args, settings: dict, workdir: Path) -> dict:
         res["speed"] = {b: run("speed", "--repeats", str(s["speed_repeats"]), "--target-s",
                                str(s["speed_target"]), "--warm-steps", str(s["speed_warm"]),
                                backend=b) for b in backends}
+    if "recipes" in sections:
+        res["recipes"] = run("recipes_bench", "--repeats", str(s["recipes_repeats"]),
+                             "--target-s", str(s["recipes_target"]),
+                             backend=args.recipes_backend)
+    if "tfmodes" in sections:
+        res["tfmodes"] = {net: run("tf_modes", "run", "--net", net, "--configs",
+                                   args.modes_configs, "--rounds", str(s["modes_rounds"]),
+                                   "--epochs", str(s["modes_epochs"]), "--steps",
+                                   str(s["modes_steps"])) for net in nets}
     res["machine"]["load_at_end"] = os.getloadavg()
     return res
 
@@ -254,7 +268,7 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
     ]
     if "training" in res:
         lines += [
-            "## 1. Training throughput: the canonical conv VAE\n",
+            "## 1. Training throughput: the canonical conv VAE and the 64x64 preset net\n",
             "`kerasae.build(\"vae\", input_shape=(28, 28, 1), latent_dim=16, "
             "architecture=\"conv\", filters=(32, 64), hidden_units=(256,))`: Conv2D 32 and 64 "
             "(3x3, stride 2, same, relu) -> Flatten -> Dense 16 mean and 16 log-variance "
@@ -267,8 +281,17 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
             "shipped MNIST sample, tiled, in memory. Each case runs untimed first (warm-up "
             "epoch, tracing), then its steps per repeat are calibrated so a repeat lasts "
             f"about {res['settings']['train_target']} s.\n",
-            report.training_section(res["training"], res.get("pythae"), res["pythae_note"]),
+            "The 64x64 net is that of the dSprites presets (`kerasae.build(\"beta_vae\", "
+            "input_shape=(64, 64, 1), latent_dim=10, beta=16.0, architecture=\"conv\", "
+            "filters=(32, 32, 64, 64), likelihood=\"bernoulli\")`, 198,613 parameters; the "
+            "CelebA preset has the same layers on 3 channels) at the recipes' batch 64, on "
+            "synthetic binary 64x64 images; the hand-written loops and pythae build the same "
+            "layers (their loss has no beta: one multiply).\n",
         ]
+        for net, results in res["training"].items():
+            lines += [f"### {'28x28 canonical conv VAE' if net == '28' else '64x64 net'}\n",
+                      report.training_section(results, (res.get("pythae") or {}).get(net),
+                                              res["pythae_note"])]
     if "inference" in res or "export" in res:
         lines += [
             f"## 2. Inference throughput: preset `{args.preset}`, endpoint `reconstruct`\n",
@@ -290,7 +313,7 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
                   report.startup_section(res["startup"])]
     if "flops" in res:
         lines += ["## 4. Achieved FLOP/s during training, as a fraction of the matmul peak\n",
-                  report.flops_section(res["flops"], res.get("training", {}))]
+                  report.flops_section(res["flops"], res.get("training", {}).get("28", {}))]
     if "scale" in res:
         lines += [
             "## 5. Scale: streaming data that does not fit in memory\n",
@@ -312,6 +335,9 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
             "## 6. Where `fit` loses time: one change at a time\n",
             "Same conv VAE, batch 128, variants interleaved in one process per backend "
             "(kerasae is not modified: subclasses, compile options, a rebuilt decoder). "
+            "`default` is kerasae's compile (steps_per_execution 8 on TensorFlow); "
+            "`steps_per_execution=1` is Keras' default; `plain Keras model, same layers` is the "
+            "network in stock Keras layers with a five-line compute_loss (Keras' own cost). "
             "`no term trackers` drops the three per-term `Mean` trackers' update_state from "
             "`compute_loss`; `lean compute_loss` also drops the `training_step` counter assign "
             "(unused without KL warm-up/capacity); `zero-insertion deconv` replaces each "
@@ -323,6 +349,29 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
             "are checked against Keras' Conv2DTranspose. The hand-written loop is the floor.\n",
             report.speed_section(res["speed"]),
         ]
+    if "tfmodes" in res:
+        lines += [
+            "## 8. TensorFlow's slow mode: every epoch, configurations in separate processes\n",
+            "`python -m benchmarks.tf_modes` (see its docstring): each configuration runs in a "
+            "fresh process (thread pools are fixed at start-up), processes interleaved in time. "
+            "Per epoch: samples/s, the process's cores used and CPU-ms per step (os.times), the "
+            "share of the process's CPU time done by its busiest thread (/proc/self/task: ~0.5 "
+            "when TensorFlow's two intra-op threads share the work, near 1 when it runs "
+            "serially, the slow mode), and the cores the rest of the machine used meanwhile "
+            "(/proc/stat): load that explains slow epochs.\n",
+            *[report.tf_modes_section(r) for r in res["tfmodes"].values()],
+        ]
+    if "recipes" in res:
+        lines += [
+            "## 9. Training recipes: samples/s and projected wall time\n",
+            "`python -m benchmarks.recipes_bench`: for each preset recipe trained with `fit`, "
+            "its model, batch size and learning rate, timed in short `fit` calls on synthetic "
+            "data of the right shape (interleaved repeats). **Projected** wall time = epochs x "
+            "training examples per epoch / median samples/s; validation, evaluation, "
+            "checkpoints and the real data pipeline (dSprites is rendered on the fly) are not "
+            "in it.\n",
+            report.recipes_section(res["recipes"]),
+        ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
 
@@ -333,7 +382,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny settings (a few minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--sections", default="startup,training,inference,flops,scale,speed")
+    parser.add_argument("--sections",
+                        default="startup,training,inference,flops,scale,speed,tfmodes,recipes")
+    parser.add_argument("--nets", default="28,64",
+                        help="section 1 and 8 nets: 28 (canonical VAE), 64 (dSprites presets)")
+    parser.add_argument("--recipes-backend", default="tensorflow")
+    parser.add_argument("--modes-configs", default="default,spe1,keras fit,pinned,intra1,tfloop",
+                        help="benchmarks.tf_modes configurations for section 8")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one setting (e.g. train_target=3), repeatable")
     parser.add_argument("--threads", type=int, default=None,
                         help="pin every framework's intra-op threads (default: theirs); use 1 "
                         "on a loaded machine, where OpenMP (torch) collapses when oversubscribed")
@@ -348,6 +405,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     settings = dict(SETTINGS[mode])
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in settings:
+            parser.error(f"--set {item}: no setting {key!r}; settings: {sorted(settings)}")
+        settings[key] = type(settings[key])(value) if not isinstance(settings[key], list) \
+            else [int(v) for v in value.split(",")]
     if args.dsprites_1e7 and mode == "full":
         settings["dsprites_sizes"] = [*settings["dsprites_sizes"], 10**7]
     workdir = Path(tempfile.mkdtemp(prefix="kerasae-bench-", dir=args.tmpdir))

@@ -9,7 +9,10 @@ Variants of the canonical conv VAE's training step:
   no term trackers   compute_loss without the three per-term Mean trackers' update_state
   lean compute_loss  no term trackers and no training_step counter assign (unused here:
                      kl_warmup_steps=0, no capacity)
-  steps_per_execution=8, jit_compile=True   compile options (TensorFlow; JAX already jits)
+  steps_per_execution=1, jit_compile=True   compile options (TensorFlow; JAX already jits;
+                     kerasae's default on TensorFlow is steps_per_execution=8)
+  plain Keras model  the same layers as stock Keras layers in a keras.Model with a five-line
+                     compute_loss (benchmarks.common.build_plain_keras_vae): Keras' own cost
   zero-insertion deconv   the decoder's Conv2DTranspose replaced by ZeroInsertConv2DTranspose
                      (same weights and outputs, checked): XLA on CPU computes the kernel
                      gradient of a transposed convolution very slowly (a window-dilated conv)
@@ -164,9 +167,10 @@ def loss_variant_class(kind: str):
 VARIANTS = {
     "tensorflow": [
         ("default", {}),
+        ("plain Keras model, same layers", {"plain": True}),
         ("no term trackers", {"loss": "no term trackers"}),
         ("lean compute_loss", {"loss": "lean"}),
-        ("steps_per_execution=8", {"compile": {"steps_per_execution": 8}}),
+        ("steps_per_execution=1 (Keras' default, before)", {"compile": {"steps_per_execution": 1}}),
         ("jit_compile=True (XLA)", {"compile": {"jit_compile": True}}),
         ("zero-insertion deconv", {"deconv": "zero_insert"}),
     ],
@@ -178,6 +182,7 @@ VARIANTS = {
     ],
     "torch": [
         ("default", {}),
+        ("plain Keras model, same layers", {"plain": True}),
         ("no term trackers", {"loss": "no term trackers"}),
         ("lean compute_loss", {"loss": "lean"}),
         ("zero-insertion deconv", {"deconv": "zero_insert"}),
@@ -188,6 +193,8 @@ VARIANTS = {
 def build_variant(spec: dict):
     import keras
 
+    if spec.get("plain"):
+        return common.build_plain_keras_vae(compile_kwargs=spec.get("compile"))
     model = common.build_kerasae_vae(
         cls=loss_variant_class(spec["loss"]) if "loss" in spec else None)
     if spec.get("deconv"):
@@ -205,12 +212,12 @@ def main(argv: list[str] | None = None) -> dict:
     import keras
 
     backend = keras.backend.backend()
-    b = args.batch_size
+    b = args.batch_size or 128
     x = common.mnist_images(b * args.max_steps)
     runs, multiple = {}, {}
     for name, spec in VARIANTS[backend]:
-        multiple[name] = spec.get("compile", {}).get("steps_per_execution", 1)
         model = build_variant(spec)
+        multiple[name] = model.steps_per_execution
 
         def fit(steps: int, model=model):
             model.fit(x[: steps * b], batch_size=b, epochs=1, verbose=0)

@@ -33,7 +33,9 @@ def _calibrated(run, warm_steps: int, target_s: float, min_steps: int, max_steps
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = common.training_parser(__doc__).parse_args(argv)
+    parser = common.training_parser(__doc__)
+    parser.add_argument("--net", choices=common.NETS, default="28")
+    args = parser.parse_args(argv)
     common.set_backend(args.backend)
 
     import keras
@@ -41,10 +43,11 @@ def main(argv: list[str] | None = None) -> dict:
     from benchmarks.networks_tf import TFLoop
     from benchmarks.networks_torch import TorchLoop
 
-    b = args.batch_size
-    x = common.mnist_images(b * max(args.max_steps, args.warm_steps))
-    model = common.build_kerasae_vae()
-    tf_loop, torch_loop = TFLoop(x, b), TorchLoop(x, b)
+    spec = common.net_spec(args.net)
+    b = args.batch_size or spec["batch_size"]
+    x = common.net_images(args.net, b * max(args.max_steps, args.warm_steps))
+    model = common.build_net(args.net)
+    tf_loop, torch_loop = TFLoop(x, b, **spec["loop"]), TorchLoop(x, b, **spec["loop"])
     runs = {"kerasae fit": _fit_case(model, x, b), "TF loop": tf_loop.train,
             "torch loop": torch_loop.train}
     steps = {name: _calibrated(run, args.warm_steps, args.target_s, args.min_steps,
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     samples = {name: [s * b / t for t in seconds[name]] for name, s in steps.items()}
     result = {
         "backend": keras.backend.backend(),
+        "net": args.net,
         "batch_size": b,
         "steps": steps,
         "params": {"kerasae": common.trainable_count(model),

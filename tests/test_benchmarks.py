@@ -33,6 +33,40 @@ def test_hand_written_networks_match_kerasae_parameter_count():
     assert networks_torch.TorchConvVAE(**_net_kwargs()).count_params() == CONV_VAE_PARAMS
 
 
+def test_64x64_benchmark_net_is_the_dsprites_presets_net_in_every_implementation():
+    """Fails if section 1's 64x64 net drifts from the beta_vae_dsprites recipe, or if the
+    hand-written loops or pythae's wrapper stop building it parameter for parameter."""
+    from benchmarks import recipes_bench
+
+    recipe = recipes_bench.all_recipes()["beta_vae_dsprites"]
+    assert {k: v for k, v in recipe.build.items() if k != "seed"} == common.DSPRITES_KWARGS
+    spec = common.net_spec("64")
+    assert spec["batch_size"] == recipe.batch_size
+    model = common.build_net("64")
+    loop = dict(spec["loop"], input_shape=common.DSPRITES_KWARGS["input_shape"])
+    count = common.trainable_count(model)
+    assert count == 198_613
+    assert networks_tf.TFConvVAE(**loop).count_params() == count
+    assert networks_torch.TorchConvVAE(**loop).count_params() == count
+    assert common.net_images("64", 3).shape == (3, 64, 64, 1)
+
+
+def test_every_fit_recipe_has_its_epoch_size():
+    """Fails if a recipe trained with fit has a data function the recipe benchmark cannot
+    size (it would have no projected wall time)."""
+    from benchmarks import recipes_bench
+
+    recipes = recipes_bench.fit_recipes()
+    assert recipes and all(r.data.__name__ in recipes_bench.TRAIN_EXAMPLES
+                           for r in recipes.values())
+    cvae = recipes_bench.synthetic_inputs(recipes["cvae_mnist"], 5)
+    assert cvae[0].shape == (5, 28, 28, 1) and cvae[1].dtype == np.int32
+
+
+def test_plain_keras_vae_matches_the_parameter_count():
+    assert common.trainable_count(common.build_plain_keras_vae()) == CONV_VAE_PARAMS
+
+
 def _net_kwargs() -> dict:
     return {k: common.VAE_KWARGS[k] for k in ("input_shape", "latent_dim", "filters")}
 
@@ -101,3 +135,20 @@ def test_timing_helpers():
     assert calls == ["a", "b", "b", "a"] and len(seconds["a"]) == 2
     assert timing.parse("noise\n" + timing.MARKER + '{"x": 1}\n') == {"x": 1}
     assert report.num(1234.5678) == "1,235" and report.num(0.012345) == "0.012"
+
+
+def test_tf_modes_report_counts_slow_epochs_that_load_does_not_explain():
+    """An epoch on ~1 core while the rest of the machine idled is slow; one on ~1 core while
+    other processes used the other core is load, not the slow mode."""
+    from benchmarks import tf_modes
+
+    def epoch(cores: float, others: float) -> dict:
+        return {"samples_per_s": 2000.0, "cores": cores, "cpu_ms_per_step": 60.0,
+                "other_cores": others, "busiest_thread_share": 0.46}
+
+    epochs = [epoch(1.8, 0.0), epoch(1.1, 0.01), epoch(1.0, 1.0)]
+    text = report.tf_modes_section({"net": "28", "batch_size": 128, "rounds": 1,
+                                    "epochs_per_process": 3, "steps_per_epoch": 8,
+                                    "configs": {"default": epochs},
+                                    "summary": {"default": tf_modes.summarize(epochs)}})
+    assert "| 1 of 3 |" in text

@@ -24,6 +24,7 @@ from kerasae._checks import (
     check_optional_positive_int,
     check_positive_int,
 )
+from kerasae.models import _dispatch
 from kerasae.models._guards import FiniteLoss, NonFiniteLossError, restore_after_failure
 from kerasae.models._inputs import InputCheck, checked_stream, unpack
 from kerasae.models._replicas import multi_worker_logs, scale_loss_for_replicas
@@ -348,6 +349,24 @@ class Autoencoder(keras.Model):
         value_range = (0.0, 1.0) if self._needs_unit_range() else None
         return InputCheck(self.data_shape, value_range, None, self.variant or type(self).__name__)
 
+    def compile(self, *args, steps_per_execution: int | None = None, **kwargs) -> None:
+        """Keras' compile; `steps_per_execution` defaults to 8 on TensorFlow (same results,
+        batch-level callbacks called every 8 steps; see kerasae.models._dispatch), 1 elsewhere
+        and under a tf.distribute strategy.
+        Pass steps_per_execution=1 for Keras' behaviour."""
+        self._default_steps_per_execution = steps_per_execution is None
+        super().compile(*args, steps_per_execution=steps_per_execution
+                        or _dispatch.default_steps_per_execution(self), **kwargs)
+
+    def get_compile_config(self) -> dict | None:
+        """Keras' compile config, without kerasae's default steps_per_execution (a file
+        saved on TensorFlow must load on torch, where only 1 is allowed)."""
+        return _dispatch.user_compile_config(self, super().get_compile_config())
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile a loaded model (Keras skips it for models that override compile())."""
+        _dispatch.compile_from_config(self, config)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         """Keras' fit, with the data (numpy or streamed) checked like the numpy methods' and
         a non-finite loss stopping training (see `kerasae.models._guards`). Training moves
@@ -357,6 +376,8 @@ class Autoencoder(keras.Model):
         arguments, check = call.arguments, self.input_check()
         _check_counts(arguments, ("batch_size", "steps_per_epoch", "validation_batch_size",
                                   "validation_steps"))
+        _dispatch.match_step_counts(self, arguments.get("steps_per_epoch"),
+                                    arguments.get("validation_steps"))
         epochs = arguments.get("epochs", 1)
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
@@ -381,6 +402,7 @@ class Autoencoder(keras.Model):
             return super().evaluate(*call.args, **call.kwargs)  # fit's validation, checked
         check = self.input_check()
         _check_counts(call.arguments, ("batch_size", "steps"))
+        _dispatch.match_step_counts(self, call.arguments.get("steps"))
         call.arguments["x"], call.arguments["y"] = _checked(call.arguments.get("x"),
                                                             call.arguments.get("y"), check)
         return self._guarded(super().evaluate, call, check)
@@ -389,6 +411,7 @@ class Autoencoder(keras.Model):
         call = _bind(super().predict, x, *args, **kwargs)
         check = self.input_check()
         _check_counts(call.arguments, ("batch_size", "steps"))
+        _dispatch.match_step_counts(self, call.arguments.get("steps"))
         call.arguments["x"] = _checked(call.arguments.get("x"), None, check)[0]
         return self._guarded(super().predict, call, check)
 
