@@ -16,10 +16,10 @@ import numpy as np
 # has no hidden dense layer, and build refuses hidden_units for it).
 VAE_KWARGS = dict(input_shape=(28, 28, 1), latent_dim=16, architecture="conv", filters=(32, 64))
 
-# The 64x64 net of the dSprites presets (scripts/recipes.py, beta_vae_dsprites; the CelebA
+# The 64x64 net of the dSprites presets (kerasae/presets/recipes.py, beta_vae_dsprites; the CelebA
 # preset has the same layers on 3 channels), trained at batch 64: `kerasae.build("beta_vae", ...)`.
 DSPRITES_KWARGS = dict(input_shape=(64, 64, 1), latent_dim=10, beta=16.0, architecture="conv",
-                       filters=(32, 32, 64, 64), hidden_units=(256,), likelihood="bernoulli")
+                       filters=(32, 32, 64, 64), likelihood="bernoulli")
 
 
 THREADS_ENV = "KERASAE_BENCH_THREADS"

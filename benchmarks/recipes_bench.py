@@ -1,4 +1,4 @@
-"""Section 9: what each preset's training recipe costs. For every recipe of scripts/recipes.py
+"""Section 9: what each preset's training recipe costs. For every recipe in kerasae.presets
 that trains with `fit` (Adam), `fit`'s samples/s on that recipe's model, batch size and learning
 rate, measured with short timed fits on synthetic data of the right shape (interleaved repeats),
 and the recipe's projected wall time: epochs x training examples per epoch / samples/s. It is a
@@ -11,7 +11,6 @@ dSprites rendered on the fly) are left out.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from benchmarks import common, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Training examples one epoch of a recipe sees, by its data function (scripts/recipes.py):
+# Training examples one epoch of a recipe sees, by its data function (kerasae/presets/recipes.py):
 # MNIST train[:55000]; ECG5000's normal training beats after the held-out split, less 20 for
 # validation (214); dSprites 1,000 batches of 64; the 8,495 CelebA training faces.
 TRAIN_EXAMPLES = {"mnist_images": 55_000, "mnist_with_labels": 55_000,
@@ -30,16 +29,14 @@ TRAIN_EXAMPLES = {"mnist_images": 55_000, "mnist_with_labels": 55_000,
 
 
 def all_recipes() -> dict:
-    """scripts/recipes.py's RECIPES (name -> Recipe)."""
-    if str(ROOT / "scripts") not in sys.path:
-        sys.path.insert(0, str(ROOT / "scripts"))
-    from recipes import RECIPES
+    """The package's preset recipes, kerasae.presets.RECIPES (name -> Recipe)."""
+    from kerasae.presets import RECIPES
 
     return RECIPES
 
 
 def fit_recipes() -> dict:
-    """The recipes trained by `fit` (L-BFGS ones train full batch in scripts/lbfgs.py)."""
+    """The recipes trained by `fit` (L-BFGS ones train full batch in kerasae/presets/lbfgs.py)."""
     return {name: r for name, r in all_recipes().items() if r.optimizer == "adam"}
 
 
@@ -68,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     recipes = fit_recipes()
     if args.only:
         recipes = {k: recipes[k] for k in args.only.split(",")}
-    skipped = {name: f"{r.optimizer}: full batch in scripts/lbfgs.py, not fit"
+    skipped = {name: f"{r.optimizer}: full batch in kerasae/presets/lbfgs.py, not fit"
                for name, r in all_recipes().items() if r.optimizer != "adam"}
     runs, steps = {}, {}
     for name, r in recipes.items():

@@ -270,12 +270,12 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
         lines += [
             "## 1. Training throughput: the canonical conv VAE and the 64x64 preset net\n",
             "`kerasae.build(\"vae\", input_shape=(28, 28, 1), latent_dim=16, "
-            "architecture=\"conv\", filters=(32, 64), hidden_units=(256,))`: Conv2D 32 and 64 "
+            "architecture=\"conv\", filters=(32, 64))`: Conv2D 32 and 64 "
             "(3x3, stride 2, same, relu) -> Flatten -> Dense 16 mean and 16 log-variance "
             "(bounded 10 tanh(./10)) -> reparameterised z -> Dense 3136 relu -> 7x7x64 -> "
             "Conv2DTranspose 64 and 32 (3x3, stride 2, same, relu) -> Conv2D 1 (3x3) Bernoulli "
-            "logits; loss = summed Bernoulli NLL + KL, Adam(1e-3). `hidden_units` is unused by "
-            "the conv architecture. The hand-written TF loop (raw tf.Variables, tf.nn ops, "
+            "logits; loss = summed Bernoulli NLL + KL, Adam(1e-3). The hand-written TF loop (raw "
+            "tf.Variables, tf.nn ops, "
             "GradientTape in tf.function, Adam by hand) and torch loop (torch.nn, NCHW, "
             "torch.optim.Adam) build the same layers with the same parameter count. Data: the "
             "shipped MNIST sample, tiled, in memory. Each case runs untimed first (warm-up "
