@@ -292,13 +292,15 @@ RECIPES: dict[str, Recipe] = {
     ),
     "cvae_mnist": Recipe(
         variant="cvae",
-        build={**IMAGE, "latent_dim": 16, "num_classes": 10, "architecture": "dense",
+        build={**IMAGE, "latent_dim": 8, "num_classes": 10, "architecture": "dense",
                "hidden_units": (512, 256), "seed": 0},
         data=mnist_with_labels, dataset={**MNIST, "split": "train[:55000] with labels"},
         preprocessing=MNIST_PREPROCESSING + "; condition: integer digit label 0-9",
-        epochs=40, batch_size=100,
+        epochs=50, batch_size=100,
         description="Conditional VAE: encoder and decoder see the one-hot digit label; "
-        "sample(n, condition=digit) draws that digit.",
+        "sample(n, condition=digit) draws that digit. An 8-dimensional latent for the style "
+        "(the earlier 16-dimensional one used 14 dimensions, and its prior samples fell more "
+        "often between styles: 0.957 of them classified as the requested digit).",
     ),
     "lstm_ae_ecg5000": Recipe(
         variant="lstm_ae",
