@@ -3,7 +3,14 @@
     KERAS_BACKEND=tensorflow python scripts/train.py vae_mnist
 
 Resumable: progress is backed up every epoch (keras.callbacks.BackupAndRestore) in
-checkpoints/NAME/, and a rerun after an interruption continues from the last finished epoch.
+checkpoints/NAME/ (scratch, not in git), and a rerun after an interruption continues from the
+last finished epoch. To carry an unfinished run to another machine, stop it and run
+`python scripts/train.py NAME --park`: the last backup (weights and optimizer state, a few MB)
+and the recipe it belongs to are copied to training/checkpoints/NAME/, which git tracks; commit
+it. `scripts/train.py NAME` on the other checkout resumes from it (refusing if the recipe has
+changed since), and removes it once the finished preset is written to weights/NAME.
+Training runs on the accelerator Keras finds (a GPU on TensorFlow or JAX when one is visible),
+else on the CPU; the first line printed names the devices.
 Then run `python scripts/evaluate.py NAME` to measure it and fill in its model card.
 A recipe with optimizer="lbfgs" trains full-batch with L-BFGS on TensorFlow instead (its
 epochs count L-BFGS iterations; no backups).
@@ -19,6 +26,7 @@ Not supported on PyTorch.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -29,12 +37,16 @@ from pathlib import Path
 import keras
 
 import kerasae
+from kerasae._atomic import atomic_directory
 from kerasae.distribute import MODES, Placement, distribution_scope, global_batches
 from kerasae.presets import RECIPES, recipe
 from kerasae.presets.lbfgs import lbfgs_train
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"  # the recipes' datasets, unless $KERASAE_DATA_DIR is set
+PARKED = ROOT / "training" / "checkpoints"
+BACKUP_FILES = ("latest.weights.h5", "training_metadata.json")  # what BackupAndRestore writes
+RECIPE_FILE = "recipe.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,10 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "weights", help="presets folder")
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
     parser.add_argument("--fresh", action="store_true", help="ignore an earlier interrupted run")
+    parser.add_argument("--park", action="store_true",
+                        help="copy the last backup of the stopped, unfinished run into "
+                        "training/checkpoints/PRESET (tracked by git) and exit; see above")
+    parser.add_argument("--parked", type=Path, default=PARKED, help=argparse.SUPPRESS)
     parser.add_argument("--distribute", choices=MODES, default="none",
                         help="none (one device, the default), data_parallel (every local "
                         "device) or multi_worker (several hosts); see above")
     args = parser.parse_args(argv)
+    if args.park:
+        epochs = args.epochs or recipe(args.preset).epochs
+        park(args.checkpoints / args.preset, args.parked / args.preset,
+             fingerprint(args.preset, epochs))
+        return 0
     with distribution_scope(args.distribute) as placement:  # first: a cluster joins up front
         return train(args, placement)
 
@@ -79,6 +100,11 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
         backup = args.checkpoints / f"{args.preset}.worker{placement.worker}"
     if args.fresh and backup.exists():
         shutil.rmtree(backup)
+    parked = args.parked / args.preset
+    if not args.fresh and placement.is_chief:
+        unpark(parked, backup, fingerprint(args.preset, epochs))
+    print(f"training {args.preset} on {', '.join(keras.distribution.list_devices())}",
+          flush=True)
     start = time.time()
     if r.optimizer == "lbfgs":  # full batch, to convergence; epochs counts its iterations
         keras.utils.set_random_seed(r.seed)  # the same initial weights as the float32 model
@@ -125,9 +151,69 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
             "final_logs": final,
         },
     })
+    remove_parked(parked)
     print(f"wrote {args.out / args.preset} after {seconds:.0f} s; now run "
           f"python scripts/evaluate.py {args.preset}")
     return 0
+
+
+def fingerprint(preset: str, epochs: int) -> dict:
+    """What a backup belongs to: resuming it under another recipe would silently train a
+    different model (or fail on shapes deep inside Keras)."""
+    r = recipe(preset)
+    return json.loads(json.dumps({
+        "preset": preset, "variant": r.variant, "build": r.build, "epochs": epochs,
+        "batch_size": r.batch_size, "learning_rate": r.learning_rate, "seed": r.seed,
+        "optimizer": r.optimizer}))
+
+
+def park(backup: Path, parked: Path, recipe_fingerprint: dict) -> None:
+    """Copy the last backup of an unfinished run, with its recipe, to `parked` (in git)."""
+    missing = [name for name in BACKUP_FILES if not (backup / name).is_file()]
+    if missing:
+        raise SystemExit(f"nothing to park: {backup} lacks {missing}; a run backs up at the end "
+                         "of each epoch, so stop it after its first epoch.")
+    with atomic_directory(parked, is_ours=_is_parked, overwrite=False,
+                          what="parked checkpoint") as tmp:
+        for name in BACKUP_FILES:
+            shutil.copy2(backup / name, tmp / name)
+        (tmp / RECIPE_FILE).write_text(json.dumps(recipe_fingerprint, indent=1) + "\n")
+    state = json.loads((backup / BACKUP_FILES[1]).read_text())
+    size = sum((parked / name).stat().st_size for name in BACKUP_FILES)
+    print(f"parked {backup} (epoch {state.get('epoch')} of {recipe_fingerprint['epochs']} done, "
+          f"{size / 1e6:.1f} MB) in {parked}; commit it")
+
+
+def unpark(parked: Path, backup: Path, recipe_fingerprint: dict) -> None:
+    """Resume from a parked checkpoint when this machine has no backup of its own."""
+    if not parked.exists() or (backup / BACKUP_FILES[0]).exists():
+        return
+    if not _is_parked(parked):
+        raise SystemExit(f"{parked} should hold {list(BACKUP_FILES) + [RECIPE_FILE]} only; "
+                         f"found {sorted(p.name for p in parked.iterdir())}")
+    saved = json.loads((parked / RECIPE_FILE).read_text())
+    if saved != recipe_fingerprint:
+        changed = sorted(k for k in {**saved, **recipe_fingerprint}
+                         if saved.get(k) != recipe_fingerprint.get(k))
+        raise SystemExit(f"the run parked in {parked} was trained with another recipe (differs "
+                         f"in {changed}: parked {({k: saved.get(k) for k in changed})}, now "
+                         f"{({k: recipe_fingerprint.get(k) for k in changed})}); restore that "
+                         "recipe, or pass --fresh to start over")
+    backup.mkdir(parents=True, exist_ok=True)
+    for name in BACKUP_FILES:
+        shutil.copy2(parked / name, backup / name)
+    print(f"resuming the run parked in {parked}", flush=True)
+
+
+def remove_parked(parked: Path) -> None:
+    """The preset has landed: its parked checkpoint is no longer needed."""
+    if parked.exists() and _is_parked(parked):
+        shutil.rmtree(parked)
+        print(f"removed {parked}: the preset is finished")
+
+
+def _is_parked(folder: Path) -> bool:
+    return folder.is_dir() and {p.name for p in folder.iterdir()} <= {*BACKUP_FILES, RECIPE_FILE}
 
 
 if __name__ == "__main__":

@@ -127,3 +127,18 @@ def test_a_preset_saved_from_a_preset_keeps_the_parents_licence(tmp_path):
     assert licence_fields(meta) == licence_fields(parent)
     data = ModelCard((child / "README.md").read_text()).data
     assert data.license == "other" and data.license_name == parent["licence_name"]
+
+
+def test_metrics_table_shows_reference_and_floor_beside_the_value():
+    meta = {"name": "mine", "variant": "ae", "input_spec": {"shape": [4]}, "metrics": {
+        "psnr_db": {"value": 21.5, "target": ">= 22", "split": "test", "description": "PSNR",
+                    "reference": "23.1 (Someone et al. 2020)",
+                    "floor": {"value": 9.4, "description": "the noisy input"}},
+        "mse": {"value": 0.01, "split": "test", "description": "MSE"}}}
+    text = model_card(meta)
+    assert "| reference (source) | floor (measured here) |" in text
+    assert "| psnr_db | 21.5 | >= 22 | 23.1 (Someone et al. 2020) | 9.4 (the noisy input) | test" \
+        in text
+    assert "| mse | 0.01 |  |  |  | test | MSE |" in text
+    del meta["metrics"]["psnr_db"]
+    assert "floor" not in model_card(meta)  # cards without references keep their table

@@ -155,12 +155,26 @@ def _metrics(meta: dict[str, Any]) -> list[str]:
     metrics = {k: m for k, m in (meta.get("metrics") or {}).items() if isinstance(m, dict)}
     if not metrics:
         return []
-    lines = ["## Metrics (held-out data)", "",
-             "| metric | value | target | split | protocol |", "|---|---|---|---|---|"]
+    lines = ["## Metrics (held-out data)", ""]
+    if not any("reference" in m or "floor" in m for m in metrics.values()):
+        lines += ["| metric | value | target | split | protocol |", "|---|---|---|---|---|"]
+        for key, m in sorted(metrics.items()):
+            lines.append(f"| {key} | {m.get('value')} | {m.get('target', '')} | "
+                         f"{m.get('split', '')} | {m.get('description', '')} |")
+        return lines + [""]
+    lines += ["| metric | value | target | reference (source) | floor (measured here) | split "
+              "| protocol |", "|---|---|---|---|---|---|---|"]
     for key, m in sorted(metrics.items()):
+        floor = m.get("floor")
+        floor_text = (f"{floor.get('value')} ({floor.get('description', '')})"
+                      if isinstance(floor, dict) else "")
         lines.append(f"| {key} | {m.get('value')} | {m.get('target', '')} | "
-                     f"{m.get('split', '')} | {m.get('description', '')} |")
-    return lines + [""]
+                     f"{m.get('reference', '')} | {floor_text} | {m.get('split', '')} | "
+                     f"{m.get('description', '')} |")
+    return lines + ["", "A reference is a published figure, cited for orientation (its setting "
+                    "may differ: see the source); a floor is the same metric on the same data for "
+                    "a simple baseline, measured by `scripts/evaluate.py` with this card's "
+                    "numbers.", ""]
 
 
 def _provenance(meta: dict[str, Any]) -> list[str]:

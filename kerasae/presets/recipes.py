@@ -357,13 +357,15 @@ RECIPES: dict[str, Recipe] = {
     ),
     "cvae_mnist": Recipe(
         variant="cvae", evaluation="conditional_samples",
-        build={**IMAGE, "latent_dim": 16, "num_classes": 10, "architecture": "dense",
+        build={**IMAGE, "latent_dim": 8, "num_classes": 10, "architecture": "dense",
                "hidden_units": (512, 256), "seed": 0},
         data=mnist_with_labels, dataset={**MNIST, "split": "train[:55000] with labels"},
         preprocessing=MNIST_PREPROCESSING + "; condition: integer digit label 0-9",
-        epochs=40, batch_size=100,
+        epochs=50, batch_size=100,
         description="Conditional VAE: encoder and decoder see the one-hot digit label; "
-        "sample(n, condition=digit) draws that digit.",
+        "sample(n, condition=digit) draws that digit. An 8-dimensional latent for the style "
+        "(the earlier 16-dimensional one used 14 dimensions, and its prior samples fell more "
+        "often between styles: 0.957 of them classified as the requested digit).",
     ),
     "lstm_ae_ecg5000": Recipe(
         variant="lstm_ae", evaluation="ecg_anomaly",
@@ -414,14 +416,15 @@ RECIPES: dict[str, Recipe] = {
                "seed": 0},
         data=dsprites_stream, dataset={**DSPRITES, "split": "all 737,280 images, streamed"},
         preprocessing="binary 64 x 64 sprites as float32 {0, 1}, shape (N, 64, 64, 1)",
-        epochs=15, batch_size=64, learning_rate=1e-4, sample="dsprites",
+        epochs=15, batch_size=64, learning_rate=5e-4, sample="dsprites",
         licence="Apache-2.0", licence_id="apache-2.0",
         description="beta-TC-VAE (Chen et al. 2018; total-correlation weight beta = 6, MI and "
         "dimension-wise KL weights 1, minibatch-weighted sampling over the 737,280 images) on "
         "dSprites with the architecture of beta_vae_dsprites and disentanglement_lib: four "
         "stride-2 convolutions (32, 32, 64, 64), dense 256, 10-dimensional Gaussian latent, "
-        "Bernoulli decoder, Adam 1e-4, batch 64, for 15,000 steps on a CPU (disentanglement_lib "
-        "trains 300,000).",
+        "Bernoulli decoder, batch 64, for 15,000 steps on a CPU (disentanglement_lib "
+        "trains 300,000 with Adam 1e-4; 20 times fewer steps take Adam 5e-4 with cosine "
+        "decay, as beta_vae_dsprites).",
     ),
     "beta_vae_celeba": Recipe(
         variant="beta_vae", evaluation="faces",
