@@ -33,6 +33,7 @@ _PUBLIC = {
     "push": "kerasae.hub",
     "register_variant": "kerasae.variants",
     "save_preset": "kerasae.hub",
+    "variant_options": "kerasae.variants",
     "variants": "kerasae.variants",
 }
 # names that are the same function under a second name: timm's pair for the zoo's two lists,
