@@ -8,11 +8,14 @@ weights files load by name on any backend.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import keras
 from keras import layers, ops
 
-from kerasae._checks import check_choice, check_positive_int, check_seed
+from kerasae._checks import check_choice, check_int, check_positive_int, check_seed
+from kerasae.builders.common import NetworkSpec
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.patches import (
     POSITION_EMBEDDINGS,
@@ -20,6 +23,7 @@ from kerasae.patches import (
     Patchify,
     PositionEmbedding,
     ScatterPatches,
+    check_mask_ratio,
     num_masked,
     patch_grid,
 )
@@ -28,60 +32,116 @@ from kerasae.variants import Variant, builder, deprecated_alias, register
 _LN_EPSILON = 1e-6
 
 
-OPTIONS = {"patch_size": 4, "mask_ratio": 0.75, "embed_dim": 64, "depth": 4, "num_heads": 4,
-           "decoder_embed_dim": 32, "decoder_depth": 2, "decoder_num_heads": 4,
-           "mlp_ratio": 4.0, "pos_embedding": "sincos", "norm_pix_loss": False, "seed": None}
+def _check_heads(width, heads, width_name, heads_name):
+    heads = check_positive_int(heads, heads_name)
+    if width % heads:
+        raise ValueError(
+            f"{width_name}={width} must be divisible by {heads_name}={heads} (each head gets "
+            f"{width_name} / {heads_name} dimensions)."
+        )
 
 
-def masked(input_shape, latent_dim, *, patch_size, mask_ratio, embed_dim, depth, num_heads,
-           decoder_embed_dim, decoder_depth, decoder_num_heads, mlp_ratio, pos_embedding,
-           norm_pix_loss, seed) -> MaskedAutoencoder:
-    """The MAE family builder, for images (height, width, channels); defaults in OPTIONS.
+@dataclass(frozen=True)
+class VitNetwork(NetworkSpec):
+    """The MAE's ViT encoder/decoder pair, for images (height, width, channels).
 
     patch_size: side of the square, non-overlapping patches (must divide height and width).
-    mask_ratio: fraction of patches hidden per example, in (0, 1); exactly
-        round(mask_ratio * num_patches) are masked. The loss is taken on those only.
     embed_dim, depth, num_heads: width, number of Transformer blocks and attention heads of the
         encoder, which sees only the visible patches.
     decoder_embed_dim, decoder_depth, decoder_num_heads: the same for the (lighter) decoder.
     mlp_ratio: width of each block's MLP relative to its embedding.
     pos_embedding: "sincos" (fixed 2-D sine-cosine, as in the paper) or "learned".
-    norm_pix_loss: predict each patch normalised by its own mean and standard deviation.
-    seed: fixes the training masks' random stream and the inference mask.
-    latent_dim: width of the code tokens the encoder hands the decoder; `encode` returns their
-        mean over patches.
     """
+
+    architecture: ClassVar[str] = "vit"
+    patch_size: int = 4
+    embed_dim: int = 64
+    depth: int = 4
+    num_heads: int = 4
+    decoder_embed_dim: int = 32
+    decoder_depth: int = 2
+    decoder_num_heads: int = 4
+    mlp_ratio: float = 4.0
+    pos_embedding: str = "sincos"
+
+    def __post_init__(self):
+        object.__setattr__(self, "patch_size", check_int(self.patch_size, "patch_size"))
+        for name in ("embed_dim", "decoder_embed_dim", "depth", "decoder_depth"):
+            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
+        _check_heads(self.embed_dim, self.num_heads, "embed_dim", "num_heads")
+        _check_heads(self.decoder_embed_dim, self.decoder_num_heads, "decoder_embed_dim",
+                     "decoder_num_heads")
+        mlp_ratio = self.mlp_ratio
+        if isinstance(mlp_ratio, bool) or not isinstance(mlp_ratio, (int, float)) or mlp_ratio <= 0:
+            raise ValueError(f"mlp_ratio must be a positive number; got {mlp_ratio!r}.")
+        check_choice(self.pos_embedding, POSITION_EMBEDDINGS, "pos_embedding")
+        if self.pos_embedding == "sincos":
+            for width, what in ((self.embed_dim, "embed_dim"),
+                                (self.decoder_embed_dim, "decoder_embed_dim")):
+                if width % 4:
+                    raise ValueError(
+                        f"pos_embedding='sincos' needs {what} divisible by 4; got {width}. "
+                        "Change it or use pos_embedding='learned'."
+                    )
+
+    def check_input(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(
+                "masked_ae needs image input_shape (height, width, channels); "
+                f"got {input_shape}. Add a channel axis, e.g. (28, 28, 1)."
+            )
+        patch_grid(input_shape, self.patch_size)
+
+    def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
+        if any(value is not None for value in (*enc.values(), *dec.values())):
+            raise ValueError("the ViT network takes no code or output activation and no "
+                             f"condition; got {enc} and {dec}.")
+        encoder = vit_encoder(input_shape, self.patch_size, latent_dim, self.embed_dim,
+                              self.depth, self.num_heads, self.mlp_ratio, self.pos_embedding)
+        decoder = vit_decoder(patch_grid(input_shape, self.patch_size),
+                              self.patch_size**2 * input_shape[-1], z_dim,
+                              self.decoder_embed_dim, self.decoder_depth,
+                              self.decoder_num_heads, self.mlp_ratio, self.pos_embedding)
+        return encoder, decoder
+
+
+@dataclass(frozen=True)
+class MaskedObjective:
+    """What the MAE trains on. mask_ratio: fraction of patches hidden per example, in (0, 1);
+    exactly round(mask_ratio * num_patches) are masked and the loss is taken on those only.
+    norm_pix_loss: predict each patch normalised by its own mean and standard deviation.
+    seed: fixes the training masks' random stream and the inference mask."""
+
+    mask_ratio: float = 0.75
+    norm_pix_loss: bool = False
+    seed: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "mask_ratio", check_mask_ratio(self.mask_ratio))
+        object.__setattr__(self, "seed", check_seed(self.seed))
+
+
+_VIT, _OBJECTIVE = VitNetwork(), MaskedObjective()
+OPTIONS = {name: getattr(_VIT if name in VitNetwork.fields() else _OBJECTIVE, name)
+           for name in ("patch_size", "mask_ratio", "embed_dim", "depth", "num_heads",
+                        "decoder_embed_dim", "decoder_depth", "decoder_num_heads", "mlp_ratio",
+                        "pos_embedding", "norm_pix_loss", "seed")}
+
+
+def masked(input_shape: tuple[int, ...], latent_dim: int, **options) -> MaskedAutoencoder:
+    """The MAE family builder: a `VitNetwork` trained on a `MaskedObjective`, both made from
+    `options` (defaults in OPTIONS). latent_dim: width of the code tokens the encoder hands the
+    decoder; `encode` returns their mean over patches."""
     input_shape = tuple(input_shape)
-    if len(input_shape) != 3:
-        raise ValueError(
-            "masked_ae needs image input_shape (height, width, channels); "
-            f"got {input_shape}. Add a channel axis, e.g. (28, 28, 1)."
-        )
-    grid = patch_grid(input_shape, patch_size)
-    num_masked(math.prod(grid), mask_ratio)
-    embed_dim = check_positive_int(embed_dim, "embed_dim")
-    decoder_embed_dim = check_positive_int(decoder_embed_dim, "decoder_embed_dim")
-    depth = check_positive_int(depth, "depth")
-    decoder_depth = check_positive_int(decoder_depth, "decoder_depth")
-    _check_heads(embed_dim, num_heads, "embed_dim", "num_heads")
-    _check_heads(decoder_embed_dim, decoder_num_heads, "decoder_embed_dim", "decoder_num_heads")
-    if isinstance(mlp_ratio, bool) or not isinstance(mlp_ratio, (int, float)) or mlp_ratio <= 0:
-        raise ValueError(f"mlp_ratio must be a positive number; got {mlp_ratio!r}.")
-    check_choice(pos_embedding, POSITION_EMBEDDINGS, "pos_embedding")
-    if pos_embedding == "sincos":
-        for width, what in ((embed_dim, "embed_dim"), (decoder_embed_dim, "decoder_embed_dim")):
-            if width % 4:
-                raise ValueError(
-                    f"pos_embedding='sincos' needs {what} divisible by 4; got {width}. "
-                    "Change it or use pos_embedding='learned'."
-                )
-    check_seed(seed)
-    encoder = vit_encoder(input_shape, patch_size, latent_dim, embed_dim, depth, num_heads,
-                          mlp_ratio, pos_embedding)
-    decoder = vit_decoder(grid, patch_size**2 * input_shape[-1], latent_dim, decoder_embed_dim,
-                          decoder_depth, decoder_num_heads, mlp_ratio, pos_embedding)
-    return MaskedAutoencoder(encoder, decoder, patch_size=patch_size, mask_ratio=mask_ratio,
-                             norm_pix_loss=norm_pix_loss, seed=seed)
+    network = VitNetwork(**{k: v for k, v in options.items() if k in VitNetwork.fields()})
+    objective = MaskedObjective(**{k: v for k, v in options.items()
+                                   if k not in VitNetwork.fields()})
+    network.check_input(input_shape)
+    num_masked(math.prod(patch_grid(input_shape, network.patch_size)), objective.mask_ratio)
+    encoder, decoder = network.build(input_shape, latent_dim)
+    return MaskedAutoencoder(encoder, decoder, patch_size=network.patch_size,
+                             mask_ratio=objective.mask_ratio,
+                             norm_pix_loss=objective.norm_pix_loss, seed=objective.seed)
 
 
 register(Variant("masked_ae", masked, OPTIONS, networked=False))
@@ -142,12 +202,3 @@ def gelu(x):
     """Exact GELU, x * Phi(x) = x/2 * (1 + erf(x / sqrt(2))), as in MAE. Written with erf because
     Keras' "gelu" lowers to TensorFlow's Erfc, which ONNX does not have."""
     return 0.5 * x * (1.0 + ops.erf(x * 0.7071067811865476))
-
-
-def _check_heads(width, heads, width_name, heads_name):
-    heads = check_positive_int(heads, heads_name)
-    if width % heads:
-        raise ValueError(
-            f"{width_name}={width} must be divisible by {heads_name}={heads} (each head gets "
-            f"{width_name} / {heads_name} dimensions)."
-        )

@@ -2,26 +2,61 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
 from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec
-from kerasae.models.tcvae import TotalCorrelationVAE
+from kerasae.builders.probabilistic import defaults
+from kerasae.models.tcvae import TotalCorrelationVAE, check_weights
+from kerasae.models.vae import check_objective
 from kerasae.variants import Variant, builder, deprecated_alias, register
+
+
+@dataclass(frozen=True)
+class TotalCorrelationObjective:
+    """reconstruction + alpha * index-code MI + beta * total correlation + gamma *
+    dimension-wise KL, q(z) estimated by minibatch-weighted sampling, checked where it is made
+    (the model checks the same again). dataset_size (N) sets the MWS weight 1 / (N * batch);
+    it shifts the logged terms by constants and leaves the gradients unchanged. It has no KL
+    schedule (warm-up, free bits, capacity): the weights replace it."""
+
+    beta: float = 6.0
+    alpha: float = 1.0
+    gamma: float = 1.0
+    dataset_size: int | None = None
+    likelihood: str = "bernoulli"
+    observation_std: float = 0.1
+    seed: int | None = None
+
+    def __post_init__(self):
+        settled = check_weights(self.alpha, self.beta, self.gamma, self.dataset_size)
+        vae = check_objective(self.likelihood, self.observation_std, self.beta, 0, 0.0, None,
+                              1, self.seed)
+        settled.update({k: vae[k] for k in ("likelihood", "observation_std", "seed")})
+        for key, value in settled.items():
+            object.__setattr__(self, key, value)
+
+    def model_options(self) -> dict[str, Any]:
+        """The model's objective keywords."""
+        return dataclasses.asdict(self)
 
 
 def tc_variational(input_shape: tuple[int, ...], latent_dim: int, *, network: NetworkSpec,
                    **objective) -> TotalCorrelationVAE:
-    """reconstruction + alpha * index-code MI + beta * total correlation + gamma *
-    dimension-wise KL, q(z) estimated by minibatch-weighted sampling. dataset_size (N) sets the
-    MWS weight 1 / (N * batch); it shifts the logged terms by constants and leaves the
-    gradients unchanged. The model checks the objective options."""
+    """The family builder: a Gaussian encoder and a decoder of `network`, trained on a
+    `TotalCorrelationObjective` made from `objective`."""
+    spec = TotalCorrelationObjective(**objective)
     encoder, decoder = network.build(input_shape, (latent_dim, latent_dim),
                                      decoder_latent_dim=latent_dim)
-    return TotalCorrelationVAE(encoder, decoder, **objective)
+    return TotalCorrelationVAE(encoder, decoder, **spec.model_options())
 
 
 _NET = {**NETWORK_DEFAULTS, "hidden_units": (512, 256)}
 register(Variant("beta_tcvae", tc_variational,
-                 {"beta": 6.0, "alpha": 1.0, "gamma": 1.0, "dataset_size": None,
-                  "likelihood": "bernoulli", "observation_std": 0.1, **_NET, "seed": None}))
+                 {**defaults(TotalCorrelationObjective, "beta", "alpha", "gamma", "dataset_size",
+                             "likelihood", "observation_std"), **_NET,
+                  **defaults(TotalCorrelationObjective, "seed")}))
 
 beta_tcvae = builder("beta_tcvae")
 beta_tc_variational_autoencoder = deprecated_alias("beta_tc_variational_autoencoder",

@@ -51,6 +51,16 @@ def mws_decomposition(z, mean, log_var, dataset_size: int | None = None):
     return log_qz_x - log_qz, log_qz - log_qz_marginals, log_qz_marginals - log_pz
 
 
+def check_weights(alpha: float, beta: float, gamma: float, dataset_size: int | None) -> dict:
+    """The decomposed objective's weights and MWS dataset size, checked and normalised; shared
+    by the model and the builders' `TotalCorrelationObjective`."""
+    for value, name in ((alpha, "alpha (MI weight)"), (beta, "beta (TC weight)"),
+                        (gamma, "gamma (dimension-wise KL weight)")):
+        check_range(value, 0.0, float("inf"), name)
+    return {"alpha": float(alpha), "beta": float(beta), "gamma": float(gamma),
+            "dataset_size": check_optional_positive_int(dataset_size, "dataset_size")}
+
+
 @keras.saving.register_keras_serializable(package="kerasae")
 class TotalCorrelationVAE(VariationalAutoencoder):
     """A VAE whose KL is decomposed (MWS estimator) and weighted part by part: alpha on the
@@ -80,12 +90,9 @@ class TotalCorrelationVAE(VariationalAutoencoder):
                 "+ beta * TC + gamma * dimension-wise KL (options alpha, beta, gamma, "
                 f"dataset_size); got {({k: kwargs[k] for k in given})}."
             )
-        for value, name in ((alpha, "alpha (MI weight)"), (beta, "beta (TC weight)"),
-                            (gamma, "gamma (dimension-wise KL weight)")):
-            check_range(value, 0.0, float("inf"), name)
-        self.alpha = float(alpha)
-        self.gamma = float(gamma)
-        self.dataset_size = check_optional_positive_int(dataset_size, "dataset_size")
+        weights = check_weights(alpha, beta, gamma, dataset_size)
+        self.alpha, self.gamma = weights["alpha"], weights["gamma"]
+        self.dataset_size = weights["dataset_size"]
         super().__init__(encoder, decoder, likelihood=likelihood,
                          observation_std=observation_std, beta=beta, seed=seed, **kwargs)
 

@@ -31,6 +31,29 @@ def bounded_log_var(raw):
     return LOG_VAR_BOUND * ops.tanh(raw / LOG_VAR_BOUND)
 
 
+def check_objective(likelihood: str, observation_std: float, beta: float, kl_warmup_steps: int,
+                    free_bits: float, capacity_max: float | None, capacity_steps: int,
+                    seed: int | None) -> dict:
+    """The VAE objective's options, checked and normalised (floats, ints); shared by the model
+    and the builders' `VariationalObjective` so both refuse a value with the same message."""
+    check_choice(likelihood, LIKELIHOODS, "likelihood")
+    observation_std = check_range(observation_std, 0.0, float("inf"), "observation_std",
+                                  inclusive=False)
+    beta = check_range(beta, 0.0, float("inf"), "beta")
+    if (isinstance(kl_warmup_steps, bool) or not isinstance(kl_warmup_steps, (int, np.integer))
+            or kl_warmup_steps < 0):
+        raise ValueError(f"kl_warmup_steps must be >= 0 (an integer); got {kl_warmup_steps!r}.")
+    free_bits = check_range(free_bits, 0.0, float("inf"), "free_bits (nats per dimension)")
+    if capacity_max is not None:
+        capacity_max = check_range(capacity_max, 0.0, float("inf"), "capacity_max (nats)")
+        capacity_steps = check_positive_int(capacity_steps, "capacity_steps")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"seed must be None or an integer; got {seed!r}.")
+    return {"likelihood": likelihood, "observation_std": observation_std, "beta": beta,
+            "kl_warmup_steps": int(kl_warmup_steps), "free_bits": free_bits,
+            "capacity_max": capacity_max, "capacity_steps": int(capacity_steps), "seed": seed}
+
+
 @keras.saving.register_keras_serializable(package="kerasae")
 class VariationalAutoencoder(Autoencoder):
     """Gaussian encoder (mean, log-variance), reparameterised sampling, a Bernoulli or Gaussian
@@ -54,24 +77,10 @@ class VariationalAutoencoder(Autoencoder):
         seed: int | None = None,
         **kwargs,
     ):
-        self.likelihood = check_choice(likelihood, LIKELIHOODS, "likelihood")
-        self.observation_std = check_range(observation_std, 0.0, float("inf"),
-                                           "observation_std", inclusive=False)
-        self.beta = check_range(beta, 0.0, float("inf"), "beta")
-        if (isinstance(kl_warmup_steps, bool) or not isinstance(kl_warmup_steps, (int, np.integer))
-                or kl_warmup_steps < 0):
-            raise ValueError(f"kl_warmup_steps must be >= 0 (an integer); got {kl_warmup_steps!r}.")
-        self.kl_warmup_steps = int(kl_warmup_steps)
-        self.free_bits = check_range(free_bits, 0.0, float("inf"),
-                                     "free_bits (nats per dimension)")
-        if capacity_max is not None:
-            capacity_max = check_range(capacity_max, 0.0, float("inf"), "capacity_max (nats)")
-            capacity_steps = check_positive_int(capacity_steps, "capacity_steps")
-        self.capacity_max = capacity_max
-        self.capacity_steps = int(capacity_steps)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"seed must be None or an integer; got {seed!r}.")
-        self.seed = seed
+        settled = check_objective(likelihood, observation_std, beta, kl_warmup_steps, free_bits,
+                                  capacity_max, capacity_steps, seed)
+        for key, value in settled.items():
+            setattr(self, key, value)
         kwargs.setdefault("reconstruction_loss", "bce" if likelihood == "bernoulli" else "mse")
         super().__init__(encoder, decoder, **kwargs)
         self.sampler = Sampling(seed=seed, name="sampling")
