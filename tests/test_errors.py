@@ -161,6 +161,28 @@ def test_build_rejects_bad_arguments(kwargs, pattern):
         kerasae.build(**kwargs)
 
 
+SPEC_ERRORS = {
+    "vae beta": ("VariationalObjective", {"beta": -1.0}, r"beta must be a number in \[0\.0, inf"),
+    "vae warm-up": ("VariationalObjective", {"kl_warmup_steps": 1.5}, "kl_warmup_steps must be"),
+    "cvae classes": ("VariationalObjective", {"num_classes": 0}, "num_classes must be a positive"),
+    "tcvae gamma": ("TotalCorrelationObjective", {"gamma": -1.0}, r"gamma \(dimension-wise"),
+    "vit heads": ("VitNetwork", {"num_heads": 3}, "embed_dim=64 must be divisible by num_heads"),
+    "mae ratio": ("MaskedObjective", {"mask_ratio": 1.0}, "mask_ratio must be"),
+}
+
+
+@pytest.mark.parametrize("spec, fields, pattern", SPEC_ERRORS.values(), ids=SPEC_ERRORS.keys())
+def test_typed_specs_refuse_a_bad_value_where_they_are_made(spec, fields, pattern):
+    """Each family's network and objective check themselves on construction, with the message
+    the model gives, not only once a model is built from them."""
+    from kerasae.builders import masked, probabilistic, tcvae
+
+    cls = next(getattr(m, spec) for m in (probabilistic, tcvae, masked) if hasattr(m, spec))
+    cls()  # the defaults are valid
+    with pytest.raises(ValueError, match=pattern):
+        cls(**fields)
+
+
 @pytest.mark.parametrize(
     "name, input_shape, size",
     [("ae", (16,), 16), ("linear_ae", (16,), 16), ("deep_ae", (4, 4), 16),

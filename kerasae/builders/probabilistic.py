@@ -31,7 +31,8 @@ class VariationalObjective:
 
     def __post_init__(self):
         if self.num_classes is not None:
-            ConditionalVAE.check_num_classes(self.num_classes)
+            object.__setattr__(self, "num_classes",
+                               ConditionalVAE.check_num_classes(self.num_classes))
         for key, value in check_objective(**self.model_options()).items():
             object.__setattr__(self, key, value)
 
