@@ -24,7 +24,7 @@ from kerasae._checks import (
     check_optional_positive_int,
     check_positive_int,
 )
-from kerasae.models import _dispatch
+from kerasae.models import _dispatch, _pipeline
 from kerasae.models._guards import FiniteLoss, NonFiniteLossError, restore_after_failure
 from kerasae.models._inputs import InputCheck, checked_stream, unpack
 from kerasae.models._replicas import multi_worker_logs, scale_loss_for_replicas
@@ -418,7 +418,7 @@ class Autoencoder(keras.Model):
     def _guarded(self, method, call, check: InputCheck, guard: FiniteLoss | None = None):
         """Run a Keras entry point so that a failure leaves the model usable and says what
         went wrong in the user's terms."""
-        with restore_after_failure(self):
+        with restore_after_failure(self), _pipeline.steady_array_pipeline():
             try:
                 return method(*call.args, **call.kwargs)
             except NonFiniteLossError:
