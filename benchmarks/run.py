@@ -351,7 +351,8 @@ def write_report(res: dict, out: Path, mode: str, elapsed: float, args) -> None:
         ]
     if "tfmodes" in res:
         lines += [
-            "## 8. TensorFlow's slow mode: every epoch, configurations in separate processes\n",
+            "## 8. TensorFlow's slow mode and kerasae's defaults: every epoch, configurations in "
+            "separate processes\n",
             "`python -m benchmarks.tf_modes` (see its docstring): each configuration runs in a "
             "fresh process (thread pools are fixed at start-up), processes interleaved in time. "
             "Per epoch: samples/s, the process's cores used and CPU-ms per step (os.times), the "
@@ -387,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nets", default="28,64",
                         help="section 1 and 8 nets: 28 (canonical VAE), 64 (dSprites presets)")
     parser.add_argument("--recipes-backend", default="tensorflow")
-    parser.add_argument("--modes-configs", default="default,spe1,keras fit,pinned,intra1,tfloop",
+    parser.add_argument("--modes-configs", default="default,keras pipeline,spe1,keras fit,tfloop",
                         help="benchmarks.tf_modes configurations for section 8")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one setting (e.g. train_target=3), repeatable")

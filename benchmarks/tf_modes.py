@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # the FiniteLoss callback); "tfloop" is the hand-written tf.function loop.
 CONFIGS: dict[str, tuple[dict[str, str], dict]] = {
     "default": ({}, {"kerasae_defaults": True}),  # kerasae's compile: steps_per_execution 8
+    # kerasae's compile and fit, with Keras' own options on the array pipeline (before
+    # kerasae.models._pipeline)
+    "keras pipeline": ({"KERASAE_STEADY_PIPELINE": "0"}, {"kerasae_defaults": True}),
     "spe1": ({}, {"compile": {"steps_per_execution": 1}}),  # Keras' compile default (before)
     "spe8": ({}, {"compile": {"steps_per_execution": 8}}),
     "intra1": ({"TF_NUM_INTRAOP_THREADS": "1"}, {}),
