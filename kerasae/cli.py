@@ -23,6 +23,7 @@ from typing import cast
 import numpy as np
 
 import kerasae
+from kerasae._atomic import atomic_file
 from kerasae._checks import closest
 from kerasae.hub._meta import preset_names, read_metadata
 from kerasae.hub.registry import bundled_root, resolve
@@ -394,8 +395,8 @@ def cmd_reconstruct(args) -> int:
     recon = model.reconstruct(x)
     errors = model.reconstruction_error(x)
     _make(out)
-    np.save(out / "reconstructions.npy", recon)
-    (out / "errors.json").write_text(json.dumps([float(e) for e in errors], indent=1) + "\n")
+    _save_npy(out / "reconstructions.npy", recon)
+    _save_json(out / "errors.json", [float(e) for e in errors])
     if from_images or len(model.data_shape) == 3:
         image_rows([x[:16], recon[:16]], out / "reconstructions.png",
                    titles=["inputs", f"{args.handle} reconstructions"])
@@ -499,6 +500,18 @@ def _make(out: Path) -> Path:
     return out
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    """One output array, written atomically (a crash leaves the old file or the new one)."""
+    with atomic_file(path) as stream:
+        np.save(stream, array)
+
+
+def _save_json(path: Path, value) -> None:
+    """One output JSON file, written atomically."""
+    with atomic_file(path) as stream:
+        stream.write((json.dumps(value, indent=1) + "\n").encode())
+
+
 def cmd_anomaly(args) -> int:
     out = _out_folder(args.out)
     _check_files([args.normal, *args.inputs], "input", folders=True)
@@ -521,9 +534,9 @@ def cmd_anomaly(args) -> int:
     if labels is not None:
         report.update(detector.report(x, labels.astype("int64")))
     _make(out)
-    np.save(out / "scores.npy", scores)
-    np.save(out / "flags.npy", flags)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    _save_npy(out / "scores.npy", scores)
+    _save_npy(out / "flags.npy", flags)
+    _save_json(out / "report.json", report)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -542,7 +555,7 @@ def cmd_generate(args) -> int:
     images = sample(model, args.n, seed=args.seed, condition=args.condition,
                     sampler=args.sampler)
     _make(out)
-    np.save(out / "samples.npy", images)
+    _save_npy(out / "samples.npy", images)
     if _is_image_model(model):
         sample_grid(images, out / "samples.png", columns=min(args.n, 8))
     print(json.dumps({"samples": len(images), "shape": list(images.shape[1:]),
@@ -567,7 +580,7 @@ def cmd_traverse(args) -> int:
     grid = traverse(model, example, dims=dims, values=args.span, is_code=False)
     dims = dims if dims is not None else list(range(model.latent_dim))
     _make(out)
-    np.save(out / "traversal.npy", grid)
+    _save_npy(out / "traversal.npy", grid)
     if _is_image_model(model):
         traversal_grid(grid, out / "traversal.png", row_labels=[f"z{d}" for d in dims])
     print(json.dumps({"dims": dims, "values": int(grid.shape[1]), "out": str(out)}, indent=2))
@@ -591,7 +604,7 @@ def cmd_retrieve(args) -> int:
     index.save(out / "index.npz")
     found = [{"query": i, "neighbours": row.tolist(), "cosine": [round(float(s), 6) for s in sim]}
              for i, (row, sim) in enumerate(zip(ids, similarities, strict=True))]
-    (out / "neighbours.json").write_text(json.dumps(found, indent=1) + "\n")
+    _save_json(out / "neighbours.json", found)
     print(json.dumps(found[:5], indent=1))
     print(f"neighbours of {len(found)} queries written to {out}/neighbours.json")
     return 0

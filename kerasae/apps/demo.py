@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from kerasae._atomic import atomic_file
 from kerasae.apps import (
     AnomalyDetector,
     LatentIndex,
@@ -206,5 +207,6 @@ def run_demo(out: str | Path, log=print) -> dict:
         log(f"[{number}/{len(STEPS)}] {title}")
         summary.update({k: round(float(v), 4) for k, v in step(demo).items()})
     summary["seconds"] = round(time.time() - start, 1)
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    with atomic_file(out / "metrics.json") as stream:
+        stream.write((json.dumps(summary, indent=2) + "\n").encode())
     return summary
