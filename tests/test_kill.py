@@ -15,6 +15,7 @@ this process's backend (presets) and by one TensorFlow subprocess (SavedModels).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
@@ -32,7 +33,7 @@ import kerasae
 import kerasae._atomic as atomic_module
 from kerasae._atomic import _owner_gone
 
-export_module = sys.modules["kerasae.export"]  # (kerasae.export is also the function)
+export_module = importlib.import_module("kerasae.export")  # kerasae.export is also a function
 
 SHAPE = {"input_shape": (8,), "latent_dim": 2}
 INITIAL, FIRST, SECOND, NEXT = 0.75, 0.25, 0.5, 1.0  # every weight of a version holds this value
