@@ -20,6 +20,9 @@ import numpy as np
 from kerasae._checks import check_int
 
 SAMPLER_FORMAT = 1
+# the card metrics scripts/fit_samplers.py measures for a fitted sampler; a card update by
+# another script keeps them
+SAMPLER_METRIC_PREFIXES = ("frechet_pixels_", "confident_digit_fraction_")
 _KEYS = ("format", "weights", "means", "covariances")
 
 
@@ -165,4 +168,4 @@ def fit_gmm_sampler(model, data, n_components: int = 10, seed: int = 0, conditio
     return sampler
 
 
-__all__ = ["GaussianMixtureSampler", "fit_gmm", "fit_gmm_sampler"]
+__all__ = ["SAMPLER_METRIC_PREFIXES", "GaussianMixtureSampler", "fit_gmm", "fit_gmm_sampler"]

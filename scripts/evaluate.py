@@ -27,6 +27,7 @@ from kerasae import metrics
 from kerasae.data import shipped_sample
 from kerasae.hub import update_metadata
 from kerasae.presets import RECIPES, Recipe, recipe
+from kerasae.samplers import SAMPLER_METRIC_PREFIXES
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
@@ -220,7 +221,7 @@ def eval_vae(model, r: Recipe, data) -> Metrics:
     return {
         "test_nll_nats": metric(-bound.mean(), f"negative log-likelihood, importance-weighted "
                                 f"bound with k={IWAE_K} (seed 0), MNIST test images binarised "
-                                "by Bernoulli sampling (seed 1)", target="<= 89.5"),
+                                "by Bernoulli sampling (seed 1)", target="<= 85.0"),
         "test_negative_elbo_nats": metric(-elbo.mean(), "negative ELBO (k=1 estimate)"),
         "active_units": metric(units["num_active"], f"latent dimensions (of {model.latent_dim}) "
                                "whose posterior mean varies, Cov > 0.01"),
@@ -534,7 +535,10 @@ def main(argv: list[str] | None = None) -> int:
         command = f"KERAS_BACKEND={backend} python scripts/evaluate.py {args.preset}"
         notes = ("Targets missed after the training in this card: " + "; ".join(missed) + "."
                  if missed else "Every target listed in the metrics table is met.")
-        update_metadata(folder, metrics=found, notes=notes,
+        # the sampler's measurements come from scripts/fit_samplers.py: keep them
+        kept = {k: v for k, v in kerasae.hub.read_metadata(folder)["metrics"].items()
+                if k.startswith(SAMPLER_METRIC_PREFIXES)}
+        update_metadata(folder, metrics={**found, **kept}, notes=notes,
                         sample_check=sample_check(model, r),
                         evaluation={"command": command, "seconds": round(time.time() - start, 1)})
         print(f"updated {folder}/metadata.json and README.md")

@@ -28,7 +28,7 @@ import numpy as np
 import kerasae
 from kerasae.apps.pictures import sample_grid
 from kerasae.hub import read_metadata, set_preset_sampler
-from kerasae.samplers import fit_gmm
+from kerasae.samplers import SAMPLER_METRIC_PREFIXES, fit_gmm
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} {key} = {entry['value']}")
         if not args.dry_run:
             metrics = {k: v for k, v in read_metadata(folder)["metrics"].items()
-                       if not k.startswith(("frechet_pixels_", "confident_digit_fraction_"))}
+                       if not k.startswith(SAMPLER_METRIC_PREFIXES)}
             set_preset_sampler(folder, sampler, metrics={**metrics, **found})
     return 0
 
