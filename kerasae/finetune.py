@@ -14,7 +14,6 @@ may be used.
 
 from __future__ import annotations
 
-import datetime
 import math
 import os
 import shutil
@@ -167,8 +166,6 @@ def finetune(
         "preprocessing": described["preprocessing"],
         "finetune": {"learning_rate": recorded},
         "lineage": [*(parent.get("lineage") or []), lineage_entry],
-        "parameter_count": int(model.count_params()),
-        "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d@%H:%M:%S"),
         "tags": sorted({*(parent.get("tags") or []), "fine-tuned"}),
         "metrics": {},
         "training": {

@@ -129,12 +129,7 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
         [args.preset] + (["--epochs", str(args.epochs)] if args.epochs else [])
         + (["--distribute", args.distribute] if args.distribute != "none" else []))
     kerasae.save_preset(model, args.out / args.preset, metadata={
-        "description": r.description,
-        "dataset": r.dataset,
-        "preprocessing": r.preprocessing,
-        "licence": r.licence,
-        "licence_id": r.licence_id,
-        "tags": list(r.tags),
+        **r.preset_metadata(tuple(model.data_shape)),
         "training": {
             "command": command,
             "recipe": {"build": {k: list(v) if isinstance(v, tuple) else v

@@ -16,6 +16,7 @@ import kerasae
 from kerasae.hub import read_metadata, registry
 from kerasae.models import Autoencoder, MaskedAutoencoder, VariationalAutoencoder
 from kerasae.presets import EVALUATIONS, RECIPES, recipe
+from kerasae.presets.cards import TARGETS, annotate, missed_targets, targets_note
 from kerasae.variants import variant_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,49 @@ def test_every_bundled_preset_has_the_recipe_its_metadata_records():
         assert meta["training"]["seed"] == r.seed, name
         missing = set(EVALUATIONS[r.evaluation].metrics) - set(meta["metrics"])
         assert not missing, f"{name}: metrics {sorted(missing)} of {r.evaluation!r} not in card"
+
+
+def test_every_card_states_what_the_package_declares_for_it():
+    """Fails if a bundled card's recipe fields (licence, fine-tuning rate, image preprocessing),
+    its metrics' targets and cited references, or its missed-targets note differ from
+    kerasae.presets (then run scripts/refresh_cards.py), or a target names a metric the
+    preset's evaluation does not write."""
+    for name in registry.bundled_names():
+        r, meta = recipe(name), read_metadata(registry.bundled_root() / name)
+        declared = r.preset_metadata(tuple(meta["input_spec"]["shape"]))
+        assert {k: meta.get(k) for k in declared} == declared, name
+        assert meta["metrics"] == annotate(name, meta["metrics"]), name
+        assert meta["notes"] == targets_note(meta["metrics"]), name
+        assert set(TARGETS.get(name, {})) <= set(EVALUATIONS[r.evaluation].metrics), name
+        assert meta["parameter_count"] > 0 and meta["date_saved"], name
+
+
+def test_missed_targets_reads_both_directions():
+    found = {"nll": {"value": 86.5, "target": "<= 85.0"}, "auroc": {"value": 0.95,
+             "target": ">= 0.93"}, "mse": {"value": 0.1}, "acc": {"value": 0.9,
+             "target": ">= 0.97"}}
+    assert missed_targets(found) == ["nll = 86.5 misses its target <= 85.0",
+                                     "acc = 0.9 misses its target >= 0.97"]
+    assert targets_note({"auroc": found["auroc"]}) == (
+        "Every target listed in the metrics table is met.")
+    assert targets_note(found).startswith("Targets missed after the training in this card: nll")
+
+
+def test_annotate_sets_declared_targets_and_references_only():
+    measured = {"test_nll_nats": {"value": 86.0, "target": "<= 89.5"}, "active_units":
+                {"value": 20, "reference": "measured here"}}
+    out = annotate("vae_mnist", measured)
+    assert out["test_nll_nats"]["target"] == TARGETS["vae_mnist"]["test_nll_nats"]
+    assert "Burda et al." in out["test_nll_nats"]["reference"]
+    assert out["active_units"] == measured["active_units"]
+    assert measured["test_nll_nats"]["target"] == "<= 89.5"  # the argument is not changed
+
+
+def test_a_saved_preset_records_its_parameter_count_and_date(tmp_path):
+    model = kerasae.build("ae", input_shape=(6,), latent_dim=2, hidden_units=(4,))
+    meta = read_metadata(kerasae.save_preset(model, tmp_path / "p"))
+    assert meta["parameter_count"] == model.count_params()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d", meta["date_saved"])
 
 
 def test_every_recipe_builds_with_options_its_variant_accepts():

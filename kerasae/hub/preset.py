@@ -9,6 +9,7 @@ each file checked against its sha256 first.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from pathlib import Path
@@ -42,6 +43,7 @@ from kerasae.hub.integrity import (
 from kerasae.variants import upgrade
 
 _KEEP = object()
+DATE_FORMAT = "%Y-%m-%d@%H:%M:%S"  # KerasHub's `date_saved`, UTC
 
 
 def save_preset(model: keras.Model, directory: str | os.PathLike,
@@ -51,9 +53,10 @@ def save_preset(model: keras.Model, directory: str | os.PathLike,
 
     `metadata` adds or overrides fields: dataset (a dict, or its name as a string), split,
     preprocessing, training (command, seed, ...), metrics ({name: {"value", "split",
-    "description"}}), licence, tags. Versions, the input spec, lineage (when `model` came from
-    a preset) and file hashes are filled in. An existing folder is replaced only when it is a
-    kerasae preset (or empty), or with `overwrite=True`; a file at `directory` is refused.
+    "description"}}), licence, tags. Versions, the input spec, the parameter count, the date
+    (UTC), lineage (when `model` came from a preset) and file hashes are filled in. An
+    existing folder is replaced only when it is a kerasae preset (or empty), or with
+    `overwrite=True`; a file at `directory` is refused.
     Weights holding NaN or infinity are refused: nothing is written.
     """
     if not isinstance(model, keras.Model):
@@ -250,6 +253,8 @@ def _base_metadata(model: keras.Model, name: str) -> dict[str, Any]:
         "input_spec": spec,
         "latent_dim": getattr(model, "latent_dim", None),
         "backend": keras.backend.backend(),
+        "parameter_count": int(model.count_params()),
+        "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime(DATE_FORMAT),
         "metrics": {},
     }
 
