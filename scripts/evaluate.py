@@ -196,7 +196,8 @@ def eval_conv(model, r: Recipe, data) -> Metrics:
         aurocs.append(auroc)
         pca_aurocs.append(pca_auroc)
         print(f"  one-class digit {digit}: AUROC {auroc:.4f} (PCA {pca_auroc:.4f})", flush=True)
-    epochs = " + ".join(f"{n} at learning rate {lr:g}" for n, lr in ONE_CLASS_SCHEDULE)
+    epochs = ", then ".join(f"{n} epochs at learning rate {lr:g}"
+                            for n, lr in ONE_CLASS_SCHEDULE)
     out["one_class_mean_auroc"] = metric(
         np.mean(aurocs), "mean over digits of the test AUROC (anomaly = any other digit) of a "
         "conv_ae trained on one digit's training images with the protocol of Ruff et al. "
@@ -206,7 +207,7 @@ def eval_conv(model, r: Recipe, data) -> Metrics:
         f"their DCAE (conv_ae, filters {ONE_CLASS_BUILD['filters']}, kernel "
         f"{ONE_CLASS_BUILD['kernel_size']}, {ONE_CLASS_BUILD['activation']}, "
         f"{ONE_CLASS_BUILD['latent_dim']}-dimensional code, MSE); Adam, batch "
-        f"{ONE_CLASS_BATCH_SIZE}, {epochs} epochs; seed = the digit; score = reconstruction "
+        f"{ONE_CLASS_BATCH_SIZE}, {epochs}; seed = the digit; score = reconstruction "
         "error", target=">= 0.93",
         reference="0.948 for One-Class Deep SVDD (mean of the per-digit AUROCs of Ruff et al., "
         "ICML 2018, Table 1); about 0.90 for its convolutional autoencoder baseline DCAE (not "
