@@ -6,10 +6,13 @@ Every loader takes a folder: the `directory` argument, else the dataset's enviro
 the files' published sha256 (`verify=False` to skip) and says which file is missing and where it
 belongs. Your own images: `image_folder` (tf.data batches) and `load_images` (numpy) shape,
 crop and scale them as a preset expects; `from_tfds` does the same for TensorFlow Datasets.
+`global_contrast_normalize` and `ContrastMinMax` are the one-class preprocessing of Ruff et al.
+(Deep SVDD, 2018).
 `LICENCES` holds each dataset's licence or terms, for model cards to cite.
 """
 
 from kerasae.data._files import ROOT_ENV_VAR, DataSource, data_dir
+from kerasae.data.contrast import ContrastMinMax, global_contrast_normalize
 from kerasae.data.dsprites import LICENCE as _DSPRITES_LICENCE
 from kerasae.data.dsprites import DSprites
 from kerasae.data.ecg import ECG200 as _ECG200
@@ -67,6 +70,7 @@ __all__ = [
     "ROOT_ENV_VAR",
     "SOURCES",
     "AnomalySplit",
+    "ContrastMinMax",
     "DSprites",
     "DataSource",
     "ImagePreprocessing",
@@ -77,6 +81,7 @@ __all__ = [
     "data_dir",
     "ecg5000_anomaly_split",
     "from_tfds",
+    "global_contrast_normalize",
     "image_files",
     "image_folder",
     "load_cbcl_faces",

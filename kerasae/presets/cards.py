@@ -43,7 +43,7 @@ REFERENCES: dict[str, dict[str, str]] = {
         "one_class_mean_auroc": "0.948 for One-Class Deep SVDD (mean of the per-digit AUROCs "
         "of Ruff et al., ICML 2018, Table 1); about 0.90 for its convolutional autoencoder "
         f"baseline DCAE ({_NOT_VERIFIED}); their inputs are contrast-normalised and min-max "
-        "scaled per class",
+        "scaled per class, as here",
     },
     "denoising": {
         "denoised_psnr_db": "none published for this protocol (MNIST test digits, sigma 0.5 "

@@ -110,8 +110,10 @@ EVALUATIONS: dict[str, Evaluation] = {
         "images), and the principal angles between the decoder's columns and the PCA subspace"),
     "one_class": Evaluation(
         ("test_mse", "test_psnr_db", "one_class_mean_auroc"),
-        "reconstruction; then, per digit, the same recipe trained on that digit alone and its "
-        "test AUROC with every other digit as the anomaly (Ruff et al. 2018)"),
+        "reconstruction; then, per digit, a small conv autoencoder trained on that digit alone "
+        "with the protocol of Ruff et al. 2018 (contrast-normalised, min-max scaled per class; "
+        "their DCAE's architecture and epochs) and its test AUROC with every other digit as "
+        "the anomaly"),
     "denoising": Evaluation(
         ("test_mse", "test_psnr_db", "denoised_psnr_db", "noisy_psnr_db"),
         "PSNR of the test images denoised from Gaussian noise, sigma 0.5 clipped to [0, 1]"),
