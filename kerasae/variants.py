@@ -21,7 +21,7 @@ from typing import Any
 import keras
 
 from kerasae._checks import check_positive_int, check_shape, closest
-from kerasae.models.autoencoder import plain_json
+from kerasae._json import plain_json
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,13 @@ def test_models_satisfy_the_protocols_the_apps_take():
     mae = kerasae.build("masked_ae", input_shape=(8, 8, 1), latent_dim=8, patch_size=4)
     for model in (ae, vae, mae):
         assert isinstance(model, protocols.AutoencoderLike)
+    for model in (ae, vae):
+        assert isinstance(model, protocols.GenerativeLike)
         assert isinstance(model, protocols.Samples)
+    # the masked autoencoder has no code-to-image decoder: no decode, no sample
+    assert not isinstance(mae, protocols.Decodes) and not isinstance(mae, protocols.Samples)
+    cvae = kerasae.build("cvae", input_shape=(6,), latent_dim=2, num_classes=3)
+    assert isinstance(cvae, protocols.Conditioned) and not isinstance(vae, protocols.Conditioned)
     assert isinstance(vae, protocols.Variational) and not isinstance(ae, protocols.Posterior)
     assert isinstance(mae, protocols.Masked) and not isinstance(ae, protocols.Masked)
 

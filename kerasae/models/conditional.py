@@ -14,7 +14,7 @@ from kerasae._checks import check_labels, check_positive_int
 from kerasae.models._inputs import InputCheck
 
 if TYPE_CHECKING:  # the mixin is always combined with an Autoencoder (for the type checker)
-    from kerasae.models.autoencoder import Autoencoder as _Base
+    from kerasae.models.base import BaseAutoencoder as _Base
 else:
     _Base = object
 

@@ -63,6 +63,10 @@ class VariationalAutoencoder(Autoencoder):
     decoder maps z (and the condition) to Bernoulli logits or the Gaussian mean.
     """
 
+    # The family's objective has an optional condition (VariationalObjective.num_classes): None
+    # for an unconditional VAE; `ConditionalVAE` sets it.
+    num_classes: int | None = None
+
     def __init__(
         self,
         encoder: keras.Model,
@@ -226,7 +230,8 @@ class VariationalAutoencoder(Autoencoder):
 
 
 @keras.saving.register_keras_serializable(package="kerasae")
-class ConditionalVAE(Conditional, VariationalAutoencoder):
+# Conditional narrows the VAE's `num_classes: int | None` to int, which mypy calls incompatible.
+class ConditionalVAE(Conditional, VariationalAutoencoder):  # type: ignore[misc]
     """The cvae (Sohn et al. 2015): a VAE whose encoder and decoder both see a one-hot class
     label. Trains with fit([x, labels]); encode/decode/reconstruct/sample take condition=labels."""
 
