@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import keras
 
 from kerasae import networks
-from kerasae._checks import check_choice, check_positive_int, check_units
+from kerasae._checks import check_choice, check_int, check_units
 
 
 def model_defaults(model_class: type) -> dict[str, Any]:
@@ -135,7 +135,7 @@ class ConvNetwork(NetworkSpec):
         if not filters:
             raise ValueError("filters must name at least one convolution, e.g. (32, 64).")
         object.__setattr__(self, "filters", filters)
-        object.__setattr__(self, "kernel_size", check_positive_int(self.kernel_size,
+        object.__setattr__(self, "kernel_size", check_int(self.kernel_size,
                                                                    "kernel_size"))
         _check_activation(self.activation)
 

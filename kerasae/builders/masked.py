@@ -14,7 +14,7 @@ from typing import ClassVar
 import keras
 from keras import layers, ops
 
-from kerasae._checks import check_choice, check_int, check_positive_int, check_seed
+from kerasae._checks import check_choice, check_int, check_seed
 from kerasae.builders.common import NetworkSpec, model_defaults
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.patches import (
@@ -34,7 +34,7 @@ _MAE = model_defaults(MaskedAutoencoder)  # patch_size and the objective's defau
 
 
 def _check_heads(width, heads, width_name, heads_name):
-    heads = check_positive_int(heads, heads_name)
+    heads = check_int(heads, heads_name)
     if width % heads:
         raise ValueError(
             f"{width_name}={width} must be divisible by {heads_name}={heads} (each head gets "
@@ -71,7 +71,7 @@ class VitNetwork(NetworkSpec):
     def __post_init__(self):
         object.__setattr__(self, "patch_size", check_int(self.patch_size, "patch_size"))
         for name in ("embed_dim", "decoder_embed_dim", "depth", "decoder_depth"):
-            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
+            object.__setattr__(self, name, check_int(getattr(self, name), name))
         _check_heads(self.embed_dim, self.num_heads, "embed_dim", "num_heads")
         _check_heads(self.decoder_embed_dim, self.decoder_num_heads, "decoder_embed_dim",
                      "decoder_num_heads")

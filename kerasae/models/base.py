@@ -23,8 +23,8 @@ from kerasae import losses
 from kerasae._checks import (
     check_choice,
     check_data,
+    check_int,
     check_optional_positive_int,
-    check_positive_int,
 )
 from kerasae._json import plain_json
 from kerasae.models import _dispatch, _pipeline
@@ -239,7 +239,7 @@ class BaseAutoencoder(keras.Model):
         TensorFlow whatever the size); slicing here keeps a one-example call well under a
         millisecond (benchmarks/RESULTS.md, inference)."""
         model = self.endpoint(endpoint)
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = check_int(batch_size, "batch_size")
         parts = []
         for start in range(0, max(len(arrays[0]), 1), batch_size):
             batch = [array[start:start + batch_size] for array in arrays]

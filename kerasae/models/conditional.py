@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasae._checks import check_labels, check_positive_int
+from kerasae._checks import check_int, check_labels
 from kerasae.models._inputs import InputCheck
 
 if TYPE_CHECKING:  # the mixin is always combined with an Autoencoder (for the type checker)
@@ -32,7 +32,7 @@ class Conditional(_Base):
 
     @staticmethod
     def check_num_classes(num_classes: Any) -> int:
-        return check_positive_int(num_classes, "num_classes")
+        return check_int(num_classes, "num_classes")
 
     def _split(self, inputs):
         x, labels = inputs

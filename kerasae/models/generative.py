@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from kerasae._checks import check_choice, check_data, check_positive_int
+from kerasae._checks import check_choice, check_data, check_int
 
 if TYPE_CHECKING:  # the mixin is always combined with a BaseAutoencoder (for the type checker)
     from kerasae.models.base import BaseAutoencoder as _Base
@@ -53,7 +53,7 @@ class Generative(_Base):
         """n generated examples, decoder means of codes drawn from `sampler`: "prior" (VAEs:
         z ~ N(0, I)) or "gmm" (the mixture fitted on training codes, which any autoencoder
         can use). The same seed gives the same samples on every backend (numpy draws)."""
-        n = check_positive_int(n, "n (the number of samples)")
+        n = check_int(n, "n (the number of samples)")
         check_choice(sampler, self.SAMPLERS, "sampler")
         if sampler == "prior":
             z = self._prior_codes(n, seed)

@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice, check_data, check_positive_int, check_range
+from kerasae._checks import check_choice, check_data, check_int, check_range
 from kerasae.layers import Sampling
 from kerasae.models.autoencoder import Autoencoder
 from kerasae.models.conditional import Conditional
@@ -46,7 +46,7 @@ def check_objective(likelihood: str, observation_std: float, beta: float, kl_war
     free_bits = check_range(free_bits, 0.0, float("inf"), "free_bits (nats per dimension)")
     if capacity_max is not None:
         capacity_max = check_range(capacity_max, 0.0, float("inf"), "capacity_max (nats)")
-        capacity_steps = check_positive_int(capacity_steps, "capacity_steps")
+        capacity_steps = check_int(capacity_steps, "capacity_steps")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise ValueError(f"seed must be None or an integer; got {seed!r}.")
     return {"likelihood": likelihood, "observation_std": observation_std, "beta": beta,
