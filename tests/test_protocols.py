@@ -77,3 +77,19 @@ def test_protocols_and_preset_metadata_import_no_keras():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "[]", done.stderr[-2000:]
+
+
+def test_apps_that_decode_and_class_checked_presets_refuse_a_model_without_a_decoder():
+    """Fails if an app that decodes starts work on a masked autoencoder (which has no decoder
+    from codes), or if Autoencoder.from_preset hands one out."""
+    from kerasae.apps import compression_report
+
+    mae = kerasae.build("masked_ae", input_shape=(8, 8, 1), latent_dim=8, patch_size=4)
+    with pytest.raises(ValueError, match=r"\(masked_ae\) has no decoder from codes to data, so "
+                                         "its codes cannot be decompressed"):
+        compression_report(mae, np.zeros((2, 8, 8, 1), "float32"))
+    with pytest.raises(ValueError, match=r"expected an Autoencoder; the preset holds a "
+                                         r"MaskedAutoencoder.*MaskedAutoencoder.from_preset"):
+        kerasae.Autoencoder.from_preset("masked_ae_mnist", compile=False)
+    assert isinstance(kerasae.BaseAutoencoder.from_preset("masked_ae_mnist", compile=False),
+                      kerasae.models.MaskedAutoencoder)

@@ -445,7 +445,9 @@ class BaseAutoencoder(keras.Model):
 
         model = load(handle, compile=compile)
         if not isinstance(model, cls):
-            raise ValueError(f"{cls.__name__}.from_preset({handle!r}): expected a {cls.__name__}; "
+            article = "an" if cls.__name__[0] in "AEIOU" else "a"
+            raise ValueError(f"{cls.__name__}.from_preset({handle!r}): expected {article} "
+                             f"{cls.__name__}; "
                              f"the preset holds a {type(model).__name__} (variant "
                              f"{getattr(model, 'variant', None)!r}). Use kerasae.load({handle!r}) "
                              f"or {type(model).__name__}.from_preset.")
