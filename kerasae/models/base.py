@@ -39,7 +39,7 @@ _Model = TypeVar("_Model", bound="BaseAutoencoder")
 
 
 class _Endpoints:
-    """Functional models for encode/decode/reconstruct/error, built once and reused.
+    """Functional models for the endpoints (encode, reconstruct, ...), built once and reused.
 
     Held in a plain object so Keras does not track them as sub-layers (they share the model's
     layers, and tracking them would save every weight twice).

@@ -23,7 +23,7 @@ class Conditional(_Base):
     """Inputs are [x, labels] (integer classes in [0, num_classes)); the networks see the
     labels one-hot. `fit([x, labels])`; the numpy methods take condition=labels."""
 
-    conditional = True
+    conditional = True  # for code that reads the flag; kerasae tests isinstance(model, Conditioned)
 
     num_classes: int  # set by _set_num_classes in __init__
 
