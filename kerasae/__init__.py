@@ -25,6 +25,7 @@ from kerasae._version import __version__
 # public name -> module that defines it
 _PUBLIC = {
     "Autoencoder": "kerasae.models",
+    "BaseAutoencoder": "kerasae.models",
     "build": "kerasae.variants",
     "export": "kerasae.export",
     "list_models": "kerasae.hub",

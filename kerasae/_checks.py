@@ -119,9 +119,6 @@ def check_int(value: Any, what: str, minimum: int = 1, maximum: int | None = Non
     return int(value)
 
 
-check_positive_int = check_int  # the name most callers use: minimum 1, no maximum
-
-
 def check_optional_positive_int(value: Any, what: str) -> int | None:
     """None (let the callee choose) or a positive integer, e.g. a batch size."""
     return None if value is None else check_int(value, what)
@@ -173,7 +170,7 @@ def check_units(value: Any, what: str) -> tuple[int, ...]:
     if isinstance(value, (int, np.integer)):
         value = (value,)
     try:
-        units = tuple(check_positive_int(v, what) for v in value)
+        units = tuple(check_int(v, what) for v in value)
     except (TypeError, ValueError):
         raise ValueError(
             f"{what} must be a sequence of positive integers such as (256, 128); got {value!r}."

@@ -1,7 +1,8 @@
 """What the apps and metrics ask of a model: small `typing.Protocol`s of public methods.
 
-Every kerasae model satisfies `AutoencoderLike` and `Samples` (the VAEs `Variational` too, the
-masked autoencoder `Masked`), but so does any
+Every kerasae model satisfies `AutoencoderLike` (what every autoencoder has: shapes, encode,
+reconstruct, score); all but the masked autoencoder also `Decodes` and `Samples` (the VAEs are
+`Variational` too, the cvae `Conditioned`, the masked autoencoder `Masked`), but so does any
 object with the same methods: a user's numpy model, a wrapper around another library's. The
 apps and metrics take the narrowest protocol they need (an anomaly detector only scores, so it
 takes `Scores`) and check it with `isinstance` (the protocols are runtime-checkable: that
@@ -64,8 +65,14 @@ class Scores(Protocol):
 
 
 @runtime_checkable
-class AutoencoderLike(Shaped, Encodes, Decodes, Reconstructs, Scores, Protocol):
-    """An autoencoder's public surface: shapes, encode, decode, reconstruct, score."""
+class AutoencoderLike(Shaped, Encodes, Reconstructs, Scores, Protocol):
+    """What every autoencoder offers (`kerasae.BaseAutoencoder`): shapes, encode, reconstruct,
+    score. Decoding codes is `Decodes` (not the masked autoencoder's)."""
+
+
+@runtime_checkable
+class GenerativeLike(AutoencoderLike, Decodes, Protocol):
+    """An autoencoder that also decodes codes to examples (`kerasae.Autoencoder` and the VAEs)."""
 
 
 @runtime_checkable
@@ -102,6 +109,8 @@ class Variational(Posterior, Protocol):
 class Conditioned(Protocol):
     """A conditional model (the cvae): its inputs come with class labels."""
 
+    num_classes: int  # labels are integers in [0, num_classes)
+
     def check_labels(self, labels: Any, n: int) -> np.ndarray:
         """n class labels as int32, or a ValueError saying what was expected."""
         ...
@@ -112,6 +121,17 @@ class Masked(Protocol):
     def inference_mask(self) -> np.ndarray:
         """(height, width) bool, True on the pixels hidden from the encoder at inference."""
         ...
+
+
+def require_decoder(model: Any, what: str) -> None:
+    """Refuse, before any work, a model that cannot decode codes (the masked autoencoder, or an
+    object without `decode`): `what` says what needed it, e.g. "its codes cannot be
+    interpolated"."""
+    if not isinstance(model, Decodes):
+        raise ValueError(
+            f"{describe(model)} has no decoder from codes to data, so {what}; use a model with "
+            "decode(), e.g. ae, conv_ae or vae."
+        )
 
 
 def condition_kwargs(condition: Any) -> dict[str, Any]:

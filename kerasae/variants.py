@@ -20,8 +20,8 @@ from typing import Any
 
 import keras
 
-from kerasae._checks import check_positive_int, check_shape, closest
-from kerasae.models.autoencoder import plain_json
+from kerasae._checks import check_int, check_shape, closest
+from kerasae._json import plain_json
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def build(name: str, input_shape: Any = None, latent_dim: Any = None, **options)
     if latent_dim is None:
         raise ValueError(f"build({name!r}) needs latent_dim, a positive integer.")
     input_shape = check_shape(input_shape)
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
+    latent_dim = check_int(latent_dim, "latent_dim")
     network, objective, stored = variant.resolve(input_shape, options)
     if network is None:
         model = variant.make(input_shape, latent_dim, **objective)

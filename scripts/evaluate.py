@@ -28,6 +28,7 @@ from kerasae.data import ContrastMinMax, shipped_sample
 from kerasae.hub import update_metadata
 from kerasae.presets import RECIPES, Recipe, recipe
 from kerasae.presets.cards import annotate, missed_targets, targets_note
+from kerasae.protocols import Conditioned
 from kerasae.samplers import SAMPLER_METRIC_PREFIXES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -507,7 +508,7 @@ def sample_check(model, r: Recipe) -> dict:
     """A figure the test suite recomputes on data shipped with kerasae, on every backend: it
     catches a wrong weights file, a wrong config or a changed preprocessing."""
     x, y = shipped_sample(r.sample)
-    kwargs = {"condition": y} if getattr(model, "conditional", False) else {}
+    kwargs = {"condition": y} if isinstance(model, Conditioned) else {}
     error = model.reconstruction_error(x, **kwargs)
     return {"sample": r.sample, "conditioned_on_labels": bool(kwargs),
             "mean_reconstruction_error": float(f"{float(error.mean()):.8g}")}

@@ -18,6 +18,7 @@ from kerasae.patches import (
     sincos_position_table,
     unpatchify,
 )
+from kerasae.protocols import require_decoder
 from kerasae.variants import variant_options
 
 TINY = {"embed_dim": 8, "depth": 1, "num_heads": 2, "decoder_embed_dim": 8, "decoder_depth": 1,
@@ -230,10 +231,14 @@ def test_encode_embeds_the_whole_image_and_reconstruct_pastes_visible_patches():
     np.testing.assert_allclose(model.reconstruct(changed), rec, atol=1e-6)
 
 
-def test_decode_and_wrong_data_raise_value_errors():
+def test_no_decoder_and_wrong_data_raise_value_errors():
+    """Catches: the MAE growing a decode/sample it cannot honour (it has no code-to-image
+    decoder), or apps that decode accepting it."""
     model = build()
-    with pytest.raises(ValueError, match="no decoder from codes to images"):
-        model.decode(np.zeros((2, 4), "float32"))
+    assert not hasattr(model, "decode") and not hasattr(model, "sample")
+    assert not isinstance(model, kerasae.models.Generative)
+    with pytest.raises(ValueError, match="masked_ae.*no decoder from codes"):
+        require_decoder(model, "its codes cannot be decoded")
     assert "decode" not in model.ENDPOINTS  # what export serves
     with pytest.raises(ValueError, match="endpoint must be one of"):
         model.endpoint("decode")

@@ -22,7 +22,13 @@ def test_models_satisfy_the_protocols_the_apps_take():
     mae = kerasae.build("masked_ae", input_shape=(8, 8, 1), latent_dim=8, patch_size=4)
     for model in (ae, vae, mae):
         assert isinstance(model, protocols.AutoencoderLike)
+    for model in (ae, vae):
+        assert isinstance(model, protocols.GenerativeLike)
         assert isinstance(model, protocols.Samples)
+    # the masked autoencoder has no code-to-image decoder: no decode, no sample
+    assert not isinstance(mae, protocols.Decodes) and not isinstance(mae, protocols.Samples)
+    cvae = kerasae.build("cvae", input_shape=(6,), latent_dim=2, num_classes=3)
+    assert isinstance(cvae, protocols.Conditioned) and not isinstance(vae, protocols.Conditioned)
     assert isinstance(vae, protocols.Variational) and not isinstance(ae, protocols.Posterior)
     assert isinstance(mae, protocols.Masked) and not isinstance(ae, protocols.Masked)
 
@@ -71,3 +77,19 @@ def test_protocols_and_preset_metadata_import_no_keras():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "[]", done.stderr[-2000:]
+
+
+def test_apps_that_decode_and_class_checked_presets_refuse_a_model_without_a_decoder():
+    """Fails if an app that decodes starts work on a masked autoencoder (which has no decoder
+    from codes), or if Autoencoder.from_preset hands one out."""
+    from kerasae.apps import compression_report
+
+    mae = kerasae.build("masked_ae", input_shape=(8, 8, 1), latent_dim=8, patch_size=4)
+    with pytest.raises(ValueError, match=r"\(masked_ae\) has no decoder from codes to data, so "
+                                         "its codes cannot be decompressed"):
+        compression_report(mae, np.zeros((2, 8, 8, 1), "float32"))
+    with pytest.raises(ValueError, match=r"expected an Autoencoder; the preset holds a "
+                                         r"MaskedAutoencoder.*MaskedAutoencoder.from_preset"):
+        kerasae.Autoencoder.from_preset("masked_ae_mnist", compile=False)
+    assert isinstance(kerasae.BaseAutoencoder.from_preset("masked_ae_mnist", compile=False),
+                      kerasae.models.MaskedAutoencoder)

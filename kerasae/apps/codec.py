@@ -39,7 +39,7 @@ import numpy as np
 
 from kerasae._checks import check_data, check_int, to_numpy
 from kerasae.metrics import psnr
-from kerasae.protocols import AutoencoderLike, condition_kwargs
+from kerasae.protocols import AutoencoderLike, GenerativeLike, condition_kwargs, require_decoder
 
 MAGIC = b"KAEC"
 FORMAT_VERSION = 2
@@ -186,7 +186,7 @@ def compress(model: AutoencoderLike, x: Any, bits: int | None = 8, *, batch_size
     return CompressedBatch.from_codes(z, bits, tuple(model.data_shape), model_fingerprint(model))
 
 
-def decompress(model: AutoencoderLike, compressed: CompressedBatch | bytes, *,
+def decompress(model: GenerativeLike, compressed: CompressedBatch | bytes, *,
                batch_size: int = 256, condition: Any = None) -> np.ndarray:
     """Reconstructions (N, *data_shape) from a CompressedBatch or its bytes, via `model.decode`.
 
@@ -194,6 +194,7 @@ def decompress(model: AutoencoderLike, compressed: CompressedBatch | bytes, *,
     information and are not stored. ValueError when the codes were made by another model (its
     weights fingerprint differs) or when codes or reconstructions are not finite.
     """
+    require_decoder(model, "its codes cannot be decompressed")
     if isinstance(compressed, (bytes, bytearray, memoryview)):
         compressed = CompressedBatch.from_bytes(compressed)
     if not isinstance(compressed, CompressedBatch):
@@ -213,7 +214,7 @@ def decompress(model: AutoencoderLike, compressed: CompressedBatch | bytes, *,
     return out
 
 
-def compression_report(model: AutoencoderLike, x: Any, bits: int | None = 8, *,
+def compression_report(model: GenerativeLike, x: Any, bits: int | None = 8, *,
                        batch_size: int = 256, data_range: float = 1.0,
                        condition: Any = None) -> dict:
     """Sizes, ratios and PSNR of compressing `x` with `model` at `bits` bits per code value.
@@ -225,6 +226,7 @@ def compression_report(model: AutoencoderLike, x: Any, bits: int | None = 8, *,
     means over examples (`kerasae.metrics.psnr`, `data_range` the span of valid values);
     `psnr_loss_db` is what quantising the codes costs versus decoding unquantised codes.
     """
+    require_decoder(model, "its codes cannot be decompressed")
     bits = check_bits(bits)
     batch_size = check_int(batch_size, "batch_size")
     x = check_data(x, tuple(model.data_shape), "x")

@@ -14,7 +14,15 @@ import numpy as np
 
 from kerasae._checks import check_choice, check_int, numbers
 from kerasae.metrics import kl_per_dimension
-from kerasae.protocols import AutoencoderLike, Decodes, Posterior, Samples, describe
+from kerasae.protocols import (
+    AutoencoderLike,
+    Decodes,
+    GenerativeLike,
+    Posterior,
+    Samples,
+    describe,
+    require_decoder,
+)
 
 METHODS = ("linear", "slerp")
 DEFAULT_SPAN = 3.0  # +-3 prior standard deviations: the usual beta-VAE traversal range
@@ -34,6 +42,9 @@ def sample(model: Samples, n: int, seed: int | None = None, condition=None,
     model refuses what it cannot draw (a deterministic autoencoder has no prior)."""
     n = check_int(n, "n")
     if not isinstance(model, Samples):
+        if not isinstance(model, Decodes):  # the masked autoencoder: nothing to decode codes
+            raise ValueError(f"{describe(model)} has no sample(n, seed=...) method: no prior to "
+                             "sample from and no decoder from codes to data.")
         raise ValueError(
             f"{describe(model)} has no sample(n, seed=...) method to draw from. For a model "
             "without one, decode codes you choose instead, e.g. with interpolate() or traverse()."
@@ -81,12 +92,12 @@ def _slerp_weights(z_a: np.ndarray, z_b: np.ndarray, t: np.ndarray):
     return np.sin((1.0 - t) * angle) / np.sin(angle), np.sin(t * angle) / np.sin(angle)
 
 
-def interpolate(model: AutoencoderLike, a, b, steps: int = 8, method: str = "linear", condition=None
+def interpolate(model: GenerativeLike, a, b, steps: int = 8, method: str = "linear", condition=None
                 ) -> np.ndarray:
     """Decode the path between the codes of two examples a and b (each one example, with or
     without a batch axis of 1): (steps, *data_shape), starting at decode(encode(a)) and ending
     at decode(encode(b)). For a cvae, `condition` is the one class label used throughout."""
-    _require_decoder(model)
+    require_decoder(model, "its codes cannot be interpolated or traversed")
     labels = _one_label(condition)
     codes = [model.encode(_one_example(model, x, name), condition=labels)[0]
              for x, name in ((a, "a"), (b, "b"))]
@@ -121,7 +132,7 @@ def informative_dims(model: Posterior, x, condition=None) -> np.ndarray:
     return np.argsort(-kl, kind="stable")
 
 
-def traverse(model: AutoencoderLike, x_or_z, dims: Sequence[int] | np.ndarray | None = None,
+def traverse(model: GenerativeLike, x_or_z, dims: Sequence[int] | np.ndarray | None = None,
              values=DEFAULT_SPAN, condition=None, is_code: bool | None = None) -> np.ndarray:
     """Decode one code with one latent dimension swept at a time (the beta-VAE picture):
     (len(dims), len(values), *data_shape); row i varies dimension dims[i].
@@ -132,7 +143,7 @@ def traverse(model: AutoencoderLike, x_or_z, dims: Sequence[int] | np.ndarray | 
     for that example (informative_dims); otherwise all dimensions in order. For a cvae,
     `condition` is the one class label used throughout.
     """
-    _require_decoder(model)
+    require_decoder(model, "its codes cannot be interpolated or traversed")
     labels = _one_label(condition)
     values = _traversal_values(values)
     example, z = _example_or_code(model, x_or_z, is_code)
@@ -181,16 +192,6 @@ def _example_or_code(model: AutoencoderLike, x_or_z, is_code: bool | None):
 
 
 # ----- shared checks ----------------------------------------------------------------------
-
-
-def _require_decoder(model) -> None:
-    """Fail before any work for models whose codes cannot be decoded (the masked AE has a
-    decode method that refuses: its ENDPOINTS say so)."""
-    if not isinstance(model, Decodes) or "decode" not in getattr(model, "ENDPOINTS", ("decode",)):
-        raise ValueError(
-            f"{describe(model)} has no decoder from codes to data, so its codes cannot be "
-            "interpolated or traversed; use a model with decode(), e.g. ae, conv_ae or vae."
-        )
 
 
 def _one_example(model, x, name: str) -> np.ndarray:

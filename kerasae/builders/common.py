@@ -4,6 +4,7 @@ each carrying only its own architecture's fields, shared by every variant's buil
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -11,7 +12,17 @@ from typing import Any, ClassVar
 import keras
 
 from kerasae import networks
-from kerasae._checks import check_choice, check_positive_int, check_units
+from kerasae._checks import check_choice, check_int, check_units
+
+
+def model_defaults(model_class: type) -> dict[str, Any]:
+    """The defaults of a model class's constructor keywords. The typed specs take theirs from
+    here, so each default is declared once, in the model's signature (the model is what
+    from_config and hand-built models go through); tests/test_defaults.py checks no spec
+    declares one of its own."""
+    init = getattr(model_class, "__init__")  # noqa: B009 (mypy refuses cls.__init__)
+    parameters = inspect.signature(init).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 def default_architecture(input_shape: tuple[int, ...]) -> str:
@@ -51,6 +62,11 @@ class NetworkSpec:
     """An encoder/decoder mirror pair; subclasses add their architecture's fields."""
 
     architecture: ClassVar[str]
+    # The rank one example must have (None: any), what its axes are and how to get there; the
+    # three make check_input's message.
+    required_rank: ClassVar[int | None] = None
+    input_kind: ClassVar[str] = ""
+    input_hint: ClassVar[str] = ""
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -58,6 +74,13 @@ class NetworkSpec:
 
     def check_input(self, input_shape: tuple[int, ...]) -> None:
         """Raise ValueError if this architecture cannot take examples of `input_shape`."""
+        if self.required_rank is not None and len(input_shape) != self.required_rank:
+            raise ValueError(f"{self.input_user()} needs {self.input_kind}; got {input_shape}. "
+                             f"{self.input_hint}")
+
+    def input_user(self) -> str:
+        """Who needs the input rank, in check_input's message."""
+        return f"architecture={self.architecture!r}"
 
     def build(self, input_shape: tuple[int, ...], latent_dim: int | tuple[int, ...], *,
               decoder_latent_dim: int | None = None, code_activation: str | None = None,
@@ -100,6 +123,9 @@ class ConvNetwork(NetworkSpec):
     """Stride-2 convolutions of `filters` down, transposed convolutions up."""
 
     architecture: ClassVar[str] = "conv"
+    required_rank: ClassVar[int | None] = 3
+    input_kind: ClassVar[str] = "image input_shape (height, width, channels)"
+    input_hint: ClassVar[str] = "Add a channel axis, e.g. (28, 28, 1)."
     filters: tuple[int, ...] = (32, 64)
     kernel_size: int = 3
     activation: str | None = "relu"
@@ -109,16 +135,9 @@ class ConvNetwork(NetworkSpec):
         if not filters:
             raise ValueError("filters must name at least one convolution, e.g. (32, 64).")
         object.__setattr__(self, "filters", filters)
-        object.__setattr__(self, "kernel_size", check_positive_int(self.kernel_size,
+        object.__setattr__(self, "kernel_size", check_int(self.kernel_size,
                                                                    "kernel_size"))
         _check_activation(self.activation)
-
-    def check_input(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                "architecture='conv' needs image input_shape (height, width, channels); "
-                f"got {input_shape}. Add a channel axis, e.g. (28, 28, 1)."
-            )
 
     def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
         args = (self.filters, self.kernel_size, self.activation)
@@ -131,6 +150,9 @@ class LstmNetwork(NetworkSpec):
     """Stacked LSTMs of `units` over fixed-length (timesteps, features) sequences."""
 
     architecture: ClassVar[str] = "lstm"
+    required_rank: ClassVar[int | None] = 2
+    input_kind: ClassVar[str] = "sequence input_shape (timesteps, features)"
+    input_hint: ClassVar[str] = "For a univariate series use (timesteps, 1)."
     units: tuple[int, ...] = (64,)
 
     def __post_init__(self):
@@ -138,13 +160,6 @@ class LstmNetwork(NetworkSpec):
         if not units:
             raise ValueError("units must name at least one LSTM layer, e.g. (64,).")
         object.__setattr__(self, "units", units)
-
-    def check_input(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "architecture='lstm' needs sequence input_shape (timesteps, features); "
-                f"got {input_shape}. For a univariate series use (timesteps, 1)."
-            )
 
     def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
         return (networks.lstm_encoder(input_shape, latent_dim, self.units, **enc),

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 import keras
 
 from kerasae._checks import check_choice, check_range
-from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, check_undercomplete
+from kerasae.builders.common import (
+    NETWORK_DEFAULTS,
+    NetworkSpec,
+    check_undercomplete,
+    model_defaults,
+)
 from kerasae.builders.common import output_activation as loss_output_activation
 from kerasae.layers import corruption
 from kerasae.models import Autoencoder
@@ -28,7 +33,7 @@ class AutoencoderObjective:
     squared Frobenius norm of the encoder's Jacobian (sigmoid code, Rifai et al. 2011). noise /
     noise_level / seed: the input corruption while training (clipped to [0, 1] for "bce")."""
 
-    reconstruction_loss: str = "mse"
+    reconstruction_loss: str = model_defaults(Autoencoder)["reconstruction_loss"]
     undercomplete: str | None = None
     sparsity: str | None = None
     rho: float | None = None

@@ -14,8 +14,8 @@ from typing import ClassVar
 import keras
 from keras import layers, ops
 
-from kerasae._checks import check_choice, check_int, check_positive_int, check_seed
-from kerasae.builders.common import NetworkSpec
+from kerasae._checks import check_choice, check_int, check_seed
+from kerasae.builders.common import NetworkSpec, model_defaults
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.patches import (
     POSITION_EMBEDDINGS,
@@ -30,10 +30,11 @@ from kerasae.patches import (
 from kerasae.variants import Variant, builder, deprecated_alias, register
 
 _LN_EPSILON = 1e-6
+_MAE = model_defaults(MaskedAutoencoder)  # patch_size and the objective's defaults
 
 
 def _check_heads(width, heads, width_name, heads_name):
-    heads = check_positive_int(heads, heads_name)
+    heads = check_int(heads, heads_name)
     if width % heads:
         raise ValueError(
             f"{width_name}={width} must be divisible by {heads_name}={heads} (each head gets "
@@ -54,7 +55,10 @@ class VitNetwork(NetworkSpec):
     """
 
     architecture: ClassVar[str] = "vit"
-    patch_size: int = 4
+    required_rank: ClassVar[int | None] = 3
+    input_kind: ClassVar[str] = "image input_shape (height, width, channels)"
+    input_hint: ClassVar[str] = "Add a channel axis, e.g. (28, 28, 1)."
+    patch_size: int = _MAE["patch_size"]
     embed_dim: int = 64
     depth: int = 4
     num_heads: int = 4
@@ -67,7 +71,7 @@ class VitNetwork(NetworkSpec):
     def __post_init__(self):
         object.__setattr__(self, "patch_size", check_int(self.patch_size, "patch_size"))
         for name in ("embed_dim", "decoder_embed_dim", "depth", "decoder_depth"):
-            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
+            object.__setattr__(self, name, check_int(getattr(self, name), name))
         _check_heads(self.embed_dim, self.num_heads, "embed_dim", "num_heads")
         _check_heads(self.decoder_embed_dim, self.decoder_num_heads, "decoder_embed_dim",
                      "decoder_num_heads")
@@ -84,12 +88,11 @@ class VitNetwork(NetworkSpec):
                         "Change it or use pos_embedding='learned'."
                     )
 
+    def input_user(self) -> str:
+        return "masked_ae"
+
     def check_input(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                "masked_ae needs image input_shape (height, width, channels); "
-                f"got {input_shape}. Add a channel axis, e.g. (28, 28, 1)."
-            )
+        super().check_input(input_shape)
         patch_grid(input_shape, self.patch_size)
 
     def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
@@ -112,9 +115,9 @@ class MaskedObjective:
     norm_pix_loss: predict each patch normalised by its own mean and standard deviation.
     seed: fixes the training masks' random stream and the inference mask."""
 
-    mask_ratio: float = 0.75
-    norm_pix_loss: bool = False
-    seed: int | None = None
+    mask_ratio: float = _MAE["mask_ratio"]
+    norm_pix_loss: bool = _MAE["norm_pix_loss"]
+    seed: int | None = _MAE["seed"]
 
     def __post_init__(self):
         object.__setattr__(self, "mask_ratio", check_mask_ratio(self.mask_ratio))

@@ -6,9 +6,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec
+from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults
 from kerasae.models.vae import ConditionalVAE, VariationalAutoencoder, check_objective
 from kerasae.variants import Variant, builder, deprecated_alias, register
+
+_VAE = model_defaults(VariationalAutoencoder)
 
 
 @dataclass(frozen=True)
@@ -19,15 +21,15 @@ class VariationalObjective:
     pulled towards a capacity rising to capacity_max nats over capacity_steps; seed fixes the
     sampling; num_classes makes it conditional (a cvae)."""
 
-    likelihood: str = "bernoulli"
-    observation_std: float = 0.1
-    beta: float = 1.0
-    kl_warmup_steps: int = 0
-    free_bits: float = 0.0
-    capacity_max: float | None = None
-    capacity_steps: int = 10000
-    seed: int | None = None
-    num_classes: int | None = None
+    likelihood: str = _VAE["likelihood"]
+    observation_std: float = _VAE["observation_std"]
+    beta: float = _VAE["beta"]
+    kl_warmup_steps: int = _VAE["kl_warmup_steps"]
+    free_bits: float = _VAE["free_bits"]
+    capacity_max: float | None = _VAE["capacity_max"]
+    capacity_steps: int = _VAE["capacity_steps"]
+    seed: int | None = _VAE["seed"]
+    num_classes: int | None = None  # unconditional; ConditionalVAE requires it (no default)
 
     def __post_init__(self):
         if self.num_classes is not None:

@@ -6,11 +6,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec
+from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults
 from kerasae.builders.probabilistic import defaults
 from kerasae.models.tcvae import TotalCorrelationVAE, check_weights
 from kerasae.models.vae import check_objective
 from kerasae.variants import Variant, builder, deprecated_alias, register
+
+_TCVAE = model_defaults(TotalCorrelationVAE)
 
 
 @dataclass(frozen=True)
@@ -21,13 +23,13 @@ class TotalCorrelationObjective:
     it shifts the logged terms by constants and leaves the gradients unchanged. It has no KL
     schedule (warm-up, free bits, capacity): the weights replace it."""
 
-    beta: float = 6.0
-    alpha: float = 1.0
-    gamma: float = 1.0
-    dataset_size: int | None = None
-    likelihood: str = "bernoulli"
-    observation_std: float = 0.1
-    seed: int | None = None
+    beta: float = _TCVAE["beta"]
+    alpha: float = _TCVAE["alpha"]
+    gamma: float = _TCVAE["gamma"]
+    dataset_size: int | None = _TCVAE["dataset_size"]
+    likelihood: str = _TCVAE["likelihood"]
+    observation_std: float = _TCVAE["observation_std"]
+    seed: int | None = _TCVAE["seed"]
 
     def __post_init__(self):
         settled = check_weights(self.alpha, self.beta, self.gamma, self.dataset_size)

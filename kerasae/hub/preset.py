@@ -40,6 +40,7 @@ from kerasae.hub.integrity import (
     nonfinite_weights,
     sha256,
 )
+from kerasae.protocols import Conditioned
 from kerasae.variants import upgrade
 
 _KEEP = object()
@@ -231,7 +232,7 @@ def load_preset(directory: str | os.PathLike, compile: bool = True) -> keras.Mod
     # builder makes today, so builder fixes reach it and a re-save is in the current format.
     model = upgrade(model)
     sampler = read_sampler(directory, meta)
-    if sampler is not None:
+    if sampler is not None:  # only generative models are saved with one
         model.set_sampler(sampler)
     model.preset_metadata = meta
     if compile:
@@ -244,7 +245,7 @@ def _base_metadata(model: keras.Model, name: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"shape": list(getattr(model, "data_shape", ())), "dtype": "float32"}
     if getattr(model, "_needs_unit_range", lambda: False)():
         spec["range"] = [0.0, 1.0]
-    if getattr(model, "conditional", False):
+    if isinstance(model, Conditioned):
         spec["condition"] = {"dtype": "int32", "num_classes": model.num_classes}
     return {
         "name": name,

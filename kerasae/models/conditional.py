@@ -10,11 +10,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasae._checks import check_labels, check_positive_int
+from kerasae._checks import check_int, check_labels
 from kerasae.models._inputs import InputCheck
 
 if TYPE_CHECKING:  # the mixin is always combined with an Autoencoder (for the type checker)
-    from kerasae.models.autoencoder import Autoencoder as _Base
+    from kerasae.models.base import BaseAutoencoder as _Base
 else:
     _Base = object
 
@@ -23,7 +23,7 @@ class Conditional(_Base):
     """Inputs are [x, labels] (integer classes in [0, num_classes)); the networks see the
     labels one-hot. `fit([x, labels])`; the numpy methods take condition=labels."""
 
-    conditional = True
+    conditional = True  # for code that reads the flag; kerasae tests isinstance(model, Conditioned)
 
     num_classes: int  # set by _set_num_classes in __init__
 
@@ -32,7 +32,7 @@ class Conditional(_Base):
 
     @staticmethod
     def check_num_classes(num_classes: Any) -> int:
-        return check_positive_int(num_classes, "num_classes")
+        return check_int(num_classes, "num_classes")
 
     def _split(self, inputs):
         x, labels = inputs

@@ -19,7 +19,9 @@ The numpy methods (all deterministic):
   not offered: the loss never trains the predictions at visible positions.
 - `reconstruction_error(x)` -> (N,): the training loss of each example under the inference mask
   (the anomaly score "how badly can the hidden part be inpainted").
-- `decode(z)` raises ValueError: MAE has no decoder from a code vector to an image.
+- no `decode(z)` and no `sample(n)`: the MAE has no decoder from a code vector to an image
+  (it extends `BaseAutoencoder`, not the `Generative` mixin), so apps that decode refuse it
+  (`kerasae.protocols.require_decoder`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 from keras import ops
 
 from kerasae._checks import check_seed
-from kerasae.models.autoencoder import Autoencoder
+from kerasae.models.base import BaseAutoencoder
 from kerasae.patches import (
     AllPatches,
     Patchify,
@@ -72,7 +74,7 @@ def masked_squared_error(target, prediction, mask):
 
 
 @keras.saving.register_keras_serializable(package="kerasae")
-class MaskedAutoencoder(Autoencoder):
+class MaskedAutoencoder(BaseAutoencoder):
     """MAE: `encoder([images, keep]) -> code tokens` sees only the patches listed in `keep`;
     `decoder([code tokens, keep]) -> (batch, num_patches, patch_dim)` predicts every patch.
 
@@ -80,8 +82,6 @@ class MaskedAutoencoder(Autoencoder):
     pixel space when `norm_pix_loss`), "code" (the visible patches' code tokens) and "mask"
     ((batch, num_patches), 1.0 = masked). See the module docstring for the numpy methods.
     """
-
-    ENDPOINTS = ("encode", "reconstruct", "reconstruction_error")  # no code-to-image decoder
 
     def __init__(
         self,
@@ -149,14 +149,6 @@ class MaskedAutoencoder(Autoencoder):
         )
 
     # ----- numpy in, numpy out ------------------------------------------------------------
-
-    def decode(self, z, batch_size: int = 256, condition=None) -> np.ndarray:
-        raise ValueError(
-            "masked_ae has no decoder from codes to images: its decoder predicts the masked "
-            "patches from the code tokens of the visible ones, and encode() returns their mean "
-            f"over patches (N, {self.latent_dim}), which cannot be decoded. Use reconstruct(x) "
-            "for the masked reconstruction of images."
-        )
 
     def inference_mask(self) -> np.ndarray:
         """(height, width) bool, True on the pixels that `reconstruct` and `reconstruction_error`

@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from kerasae import losses
-from kerasae._checks import check_choice, check_data, check_positive_int, check_range
+from kerasae._checks import check_choice, check_data, check_int, check_range
 from kerasae.layers import Sampling
 from kerasae.models.autoencoder import Autoencoder
 from kerasae.models.conditional import Conditional
@@ -46,7 +46,7 @@ def check_objective(likelihood: str, observation_std: float, beta: float, kl_war
     free_bits = check_range(free_bits, 0.0, float("inf"), "free_bits (nats per dimension)")
     if capacity_max is not None:
         capacity_max = check_range(capacity_max, 0.0, float("inf"), "capacity_max (nats)")
-        capacity_steps = check_positive_int(capacity_steps, "capacity_steps")
+        capacity_steps = check_int(capacity_steps, "capacity_steps")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise ValueError(f"seed must be None or an integer; got {seed!r}.")
     return {"likelihood": likelihood, "observation_std": observation_std, "beta": beta,
@@ -62,6 +62,10 @@ class VariationalAutoencoder(Autoencoder):
     The encoder maps x (and a one-hot condition for a cvae) to [mean, raw log-variance]; the
     decoder maps z (and the condition) to Bernoulli logits or the Gaussian mean.
     """
+
+    # The family's objective has an optional condition (VariationalObjective.num_classes): None
+    # for an unconditional VAE; `ConditionalVAE` sets it.
+    num_classes: int | None = None
 
     def __init__(
         self,
@@ -226,7 +230,8 @@ class VariationalAutoencoder(Autoencoder):
 
 
 @keras.saving.register_keras_serializable(package="kerasae")
-class ConditionalVAE(Conditional, VariationalAutoencoder):
+# Conditional narrows the VAE's `num_classes: int | None` to int, which mypy calls incompatible.
+class ConditionalVAE(Conditional, VariationalAutoencoder):  # type: ignore[misc]
     """The cvae (Sohn et al. 2015): a VAE whose encoder and decoder both see a one-hot class
     label. Trains with fit([x, labels]); encode/decode/reconstruct/sample take condition=labels."""
 
