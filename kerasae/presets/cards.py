@@ -2,8 +2,8 @@
 metric aims at, the published reference figure with its source, and the missed-targets note.
 
 They are declared here, once, rather than inside the measuring code, so that a corrected
-citation or target reaches the cards without re-measuring (`scripts/refresh_cards.py
---references`), and scripts/evaluate.py applies the same table when it measures.
+citation or target reaches the cards without re-measuring (`scripts/refresh_cards.py`), and
+scripts/evaluate.py applies the same tables when it measures.
 """
 
 from __future__ import annotations
