@@ -12,6 +12,7 @@ from keras import ops
 
 RECONSTRUCTION_LOSSES = ("mse", "bce")
 _EPSILON = 1e-7
+_LOG_2PI = 1.8378770664093453  # log(2 pi)
 
 
 def float32(*tensors) -> list:
@@ -53,10 +54,9 @@ def bernoulli_nll(x, logits):
 
 def gaussian_nll(x, mean, log_scale):
     """-log N(x; mean, exp(log_scale)^2) summed over data dimensions."""
-    log_2pi = 1.8378770664093453
     x, mean, log_scale = float32(x, mean, log_scale)
     z = (x - mean) * ops.exp(-log_scale)
-    elementwise = 0.5 * ops.square(z) + log_scale + 0.5 * log_2pi
+    elementwise = 0.5 * ops.square(z) + log_scale + 0.5 * _LOG_2PI
     return ops.sum(elementwise, axis=_data_axes(x))
 
 
@@ -64,6 +64,12 @@ def gaussian_kl(mean, log_var):
     """KL(N(mean, exp(log_var)) || N(0, I)) per latent dimension, shape (batch, latent)."""
     mean, log_var = float32(mean, log_var)
     return 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
+
+
+def gaussian_log_density(z, mean, log_var):
+    """log N(z; mean, exp(log_var)) elementwise (no sum), in float32."""
+    z, mean, log_var = float32(z, mean, log_var)
+    return -0.5 * (_LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var))
 
 
 def bernoulli_kl(rho: float, rho_hat):

@@ -81,6 +81,8 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
     keras.utils.set_random_seed(r.seed)
     data = r.data()
     model = kerasae.build(r.variant, **r.build)
+    if r.init_from:
+        warm_start(model, r.init_from)
     train_data, validation_data = data.train, (data.validation,)
     fit_kwargs = {} if isinstance(data.train, keras.utils.PyDataset) else {
         "batch_size": r.batch_size, "shuffle": True}
@@ -140,6 +142,7 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
                           {"epochs": epochs, "batch_size": r.batch_size,
                            "optimizer": f"Adam, cosine decay from {r.learning_rate} to 5% "
                            "of it"})},
+            **({"init_from": r.init_from} if r.init_from else {}),
             "seed": r.seed,
             "devices": placement.replicas,
             "seconds": round(seconds, 1),
@@ -152,6 +155,19 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
     return 0
 
 
+def warm_start(model: keras.Model, preset: str) -> None:
+    """Start from the encoder and decoder weights of the bundled preset `preset` (a recipe's
+    second stage: the same network, another objective)."""
+    source = kerasae.load(preset)
+    for part in ("encoder", "decoder"):
+        try:
+            getattr(model, part).set_weights(getattr(source, part).get_weights())
+        except (AttributeError, ValueError) as error:
+            raise SystemExit(f"cannot start from {preset}: its {part} does not match the "
+                             f"recipe's network ({error})") from error
+    print(f"starting from the weights of {preset}", flush=True)
+
+
 def fingerprint(preset: str, epochs: int) -> dict:
     """What a backup belongs to: resuming it under another recipe would silently train a
     different model (or fail on shapes deep inside Keras)."""
@@ -159,7 +175,7 @@ def fingerprint(preset: str, epochs: int) -> dict:
     return json.loads(json.dumps({
         "preset": preset, "variant": r.variant, "build": r.build, "epochs": epochs,
         "batch_size": r.batch_size, "learning_rate": r.learning_rate, "seed": r.seed,
-        "optimizer": r.optimizer}))
+        "optimizer": r.optimizer, **({"init_from": r.init_from} if r.init_from else {})}))
 
 
 def park(backup: Path, parked: Path, recipe_fingerprint: dict) -> None:

@@ -364,7 +364,8 @@ def test_gelu_round_trips_and_is_the_exact_gelu():
 # Models need their networks to be built; tests/test_serialization.py saves, reloads and
 # compares every registered variant of each (and tests/test_masked_ae.py the MAE).
 MODELS_TESTED_ELSEWHERE = {"Autoencoder", "VariationalAutoencoder", "ConditionalVAE",
-                           "TotalCorrelationVAE", "MaskedAutoencoder"}
+                           "TotalCorrelationVAE", "ImportanceWeightedAutoencoder",
+                           "MaskedAutoencoder"}
 FUNCTIONS = {"gelu"}
 
 

@@ -53,6 +53,8 @@ SPECS: dict[str, dict] = {
     "beta_vae": {"kwargs": {**VEC, "hidden_units": (16,), "beta": 4.0}, "data": vectors},
     "beta_tcvae": {"kwargs": {**VEC, "hidden_units": (16,), "beta": 6.0, "dataset_size": 64},
                    "data": vectors},
+    "iwae": {"kwargs": {**VEC, "hidden_units": (16,), "importance_samples": 4},
+             "data": vectors},
     "cvae": {"kwargs": {**VEC, "hidden_units": (16,), "num_classes": 3}, "data": vectors,
              "condition": labels},
     "masked_ae": {"kwargs": {**IMG, "patch_size": 4}, "data": images},

@@ -1,3 +1,3 @@
 """Variant builders; importing this package registers them all."""
 
-from kerasae.builders import deterministic, masked, probabilistic, tcvae  # noqa: F401
+from kerasae.builders import deterministic, iwae, masked, probabilistic, tcvae  # noqa: F401

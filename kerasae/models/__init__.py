@@ -7,9 +7,11 @@ mixin) and is the base of the VAEs; `MaskedAutoencoder` extends the base alone."
 from kerasae.models.autoencoder import Autoencoder
 from kerasae.models.base import BaseAutoencoder
 from kerasae.models.generative import Generative
+from kerasae.models.iwae import ImportanceWeightedAutoencoder
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.models.tcvae import TotalCorrelationVAE
 from kerasae.models.vae import ConditionalVAE, VariationalAutoencoder
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "ConditionalVAE", "Generative", "MaskedAutoencoder",
-           "TotalCorrelationVAE", "VariationalAutoencoder"]
+__all__ = ["Autoencoder", "BaseAutoencoder", "ConditionalVAE", "Generative",
+           "ImportanceWeightedAutoencoder", "MaskedAutoencoder", "TotalCorrelationVAE",
+           "VariationalAutoencoder"]

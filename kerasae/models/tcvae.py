@@ -20,14 +20,8 @@ from keras import ops
 
 from kerasae import losses
 from kerasae._checks import check_optional_positive_int, check_range
+from kerasae.losses import gaussian_log_density
 from kerasae.models.vae import VariationalAutoencoder
-
-LOG_2PI = math.log(2.0 * math.pi)
-
-
-def gaussian_log_density(z, mean, log_var):
-    """log N(z; mean, exp(log_var)) elementwise (no sum), in float32."""
-    return -0.5 * (LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var))
 
 
 def mws_decomposition(z, mean, log_var, dataset_size: int | None = None):
