@@ -32,7 +32,8 @@ from kerasae.samplers import SAMPLER_METRIC_PREFIXES, fit_gmm
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
-PRESETS = ("vae_mnist", "conv_ae_mnist", "beta_vae_celeba")
+PRESETS = ("vae_mnist", "iwae_mnist", "conv_ae_mnist", "beta_vae_celeba")
+BINARISED = ("vae_mnist", "iwae_mnist")  # trained on dynamically binarised digits
 N_COMPONENTS, SEED, N_SAMPLES = 10, 0, 5000
 
 
@@ -43,7 +44,7 @@ def training_and_test(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
 
         (x, _), (x_test, _) = load_mnist()
         train = x[:55000]
-        if name == "vae_mnist":  # trained on binarised digits: encode one fixed binarisation
+        if name in BINARISED:  # encode one fixed binarisation
             train = (np.random.default_rng(SEED).random(train.shape) < train).astype("float32")
         return train, x_test, None
     from kerasae.data import load_celeba64

@@ -20,6 +20,7 @@ TARGETS: dict[str, dict[str, str]] = {
     "denoising_ae_mnist": {"denoised_psnr_db": ">= 22"},
     "sparse_ae_mnist": {"activation_relative_error": "<= 0.10"},
     "vae_mnist": {"test_nll_nats": "<= 85.0"},
+    "iwae_mnist": {"test_nll_nats": "<= 85.0"},
     "cvae_mnist": {"conditional_sample_accuracy": ">= 0.97"},
     "lstm_ae_ecg5000": {"test_auroc": ">= 0.95"},
     "masked_ae_mnist": {"linear_probe_accuracy": ">= 0.95"},

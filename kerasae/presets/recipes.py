@@ -389,7 +389,8 @@ RECIPES: dict[str, Recipe] = {
         epochs=300, batch_size=100, learning_rate=1e-3,
         description="VAE with a Bernoulli decoder (logits), 32-dimensional Gaussian latent, dense "
         "784-512-256 encoder and mirrored decoder, trained on dynamically binarised MNIST with "
-        "a linear KL warm-up over the first 10,000 steps.",
+        "a linear KL warm-up over the first 10,000 steps. iwae_mnist continues this training "
+        "on the importance-weighted bound.",
     ),
     "iwae_mnist": Recipe(
         variant="iwae", evaluation="likelihood",
