@@ -18,7 +18,7 @@ from keras import ops
 
 from kerasae import losses
 from kerasae._checks import check_int
-from kerasae.models.vae import VariationalAutoencoder
+from kerasae.models.vae import VariationalAutoencoder, refuse_options
 
 
 def check_importance_samples(importance_samples: int) -> int:
@@ -45,13 +45,9 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         seed: int | None = None,
         **kwargs,
     ):
-        given = sorted(set(kwargs) & set(self.NOT_TAKEN))
-        if given:
-            raise ValueError(
-                f"iwae does not take {given}: its objective is the importance-weighted bound "
-                "with importance_samples samples per example, which has no KL weight or "
-                f"schedule; got {({k: kwargs[k] for k in given})}."
-            )
+        refuse_options("iwae", kwargs, self.NOT_TAKEN, "the importance-weighted bound with "
+                       "importance_samples samples per example, which has no KL weight or "
+                       "schedule")
         self.importance_samples = check_importance_samples(importance_samples)
         super().__init__(encoder, decoder, likelihood=likelihood,
                          observation_std=observation_std, seed=seed, **kwargs)

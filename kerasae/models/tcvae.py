@@ -21,7 +21,7 @@ from keras import ops
 from kerasae import losses
 from kerasae._checks import check_optional_positive_int, check_range
 from kerasae.losses import gaussian_log_density
-from kerasae.models.vae import VariationalAutoencoder
+from kerasae.models.vae import VariationalAutoencoder, refuse_options
 
 
 def mws_decomposition(z, mean, log_var, dataset_size: int | None = None):
@@ -77,13 +77,9 @@ class TotalCorrelationVAE(VariationalAutoencoder):
         seed: int | None = None,
         **kwargs,
     ):
-        given = sorted(set(kwargs) & set(self.NOT_TAKEN))
-        if given:
-            raise ValueError(
-                f"beta_tcvae does not take {given}: its objective is reconstruction + alpha * MI "
-                "+ beta * TC + gamma * dimension-wise KL (options alpha, beta, gamma, "
-                f"dataset_size); got {({k: kwargs[k] for k in given})}."
-            )
+        refuse_options("beta_tcvae", kwargs, self.NOT_TAKEN, "reconstruction + alpha * MI + "
+                       "beta * TC + gamma * dimension-wise KL (options alpha, beta, gamma, "
+                       "dataset_size)")
         weights = check_weights(alpha, beta, gamma, dataset_size)
         self.alpha, self.gamma = weights["alpha"], weights["gamma"]
         self.dataset_size = weights["dataset_size"]

@@ -54,6 +54,15 @@ def check_objective(likelihood: str, observation_std: float, beta: float, kl_war
             "capacity_max": capacity_max, "capacity_steps": int(capacity_steps), "seed": seed}
 
 
+def refuse_options(variant: str, kwargs: dict, not_taken: tuple[str, ...],
+                   objective: str) -> None:
+    """A ValueError naming the VAE options in `kwargs` that `variant`'s objective replaces."""
+    given = sorted(set(kwargs) & set(not_taken))
+    if given:
+        raise ValueError(f"{variant} does not take {given}: its objective is {objective}; got "
+                         f"{({k: kwargs[k] for k in given})}.")
+
+
 @keras.saving.register_keras_serializable(package="kerasae")
 class VariationalAutoencoder(Autoencoder):
     """Gaussian encoder (mean, log-variance), reparameterised sampling, a Bernoulli or Gaussian

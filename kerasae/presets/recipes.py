@@ -305,6 +305,16 @@ ECG5000 = {
 IMAGE = {"input_shape": (28, 28, 1)}
 MNIST_PREPROCESSING = "pixels / 255 as float32, shape (N, 28, 28, 1), values in [0, 1]"
 
+# vae_mnist's network and data, which iwae_mnist continues to train
+BINARISED_MNIST_NET = {**IMAGE, "latent_dim": 32, "architecture": "dense",
+                       "hidden_units": (512, 256), "likelihood": "bernoulli"}
+BINARISED_MNIST_DATA: dict[str, Any] = {
+    "data": binarized_mnist,
+    "dataset": {**MNIST, "split": "train[:55000], dynamically binarised"},
+    "preprocessing": "pixels / 255, then binarised by Bernoulli sampling (x > U(0, 1)); "
+    "shape (N, 28, 28, 1)",
+}
+
 RECIPES: dict[str, Recipe] = {
     "ae_mnist": Recipe(
         variant="ae", evaluation="reconstruction",
@@ -380,13 +390,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     "vae_mnist": Recipe(
         variant="vae", evaluation="likelihood",
-        build={**IMAGE, "latent_dim": 32, "architecture": "dense", "hidden_units": (512, 256),
-               "likelihood": "bernoulli", "kl_warmup_steps": 10000, "seed": 0},
-        data=binarized_mnist,
-        dataset={**MNIST, "split": "train[:55000], dynamically binarised"},
-        preprocessing="pixels / 255, then binarised by Bernoulli sampling (x > U(0, 1)); "
-        "shape (N, 28, 28, 1)",
-        epochs=300, batch_size=100, learning_rate=1e-3,
+        build={**BINARISED_MNIST_NET, "kl_warmup_steps": 10000, "seed": 0},
+        **BINARISED_MNIST_DATA, epochs=300, batch_size=100, learning_rate=1e-3,
         description="VAE with a Bernoulli decoder (logits), 32-dimensional Gaussian latent, dense "
         "784-512-256 encoder and mirrored decoder, trained on dynamically binarised MNIST with "
         "a linear KL warm-up over the first 10,000 steps. iwae_mnist continues this training "
@@ -394,13 +399,9 @@ RECIPES: dict[str, Recipe] = {
     ),
     "iwae_mnist": Recipe(
         variant="iwae", evaluation="likelihood",
-        build={**IMAGE, "latent_dim": 32, "architecture": "dense", "hidden_units": (512, 256),
-               "likelihood": "bernoulli", "importance_samples": 50, "seed": 0},
-        data=binarized_mnist,
-        dataset={**MNIST, "split": "train[:55000], dynamically binarised"},
-        preprocessing="pixels / 255, then binarised by Bernoulli sampling (x > U(0, 1)); "
-        "shape (N, 28, 28, 1)",
-        init_from="vae_mnist", epochs=50, batch_size=100, learning_rate=3e-4,
+        build={**BINARISED_MNIST_NET, "importance_samples": 50, "seed": 0},
+        **BINARISED_MNIST_DATA, init_from="vae_mnist", epochs=50, batch_size=100,
+        learning_rate=3e-4,
         description="Importance-weighted autoencoder (Burda et al. 2016): the vae_mnist network "
         "(dense 784-512-256 encoder, 32-dimensional Gaussian latent, mirrored Bernoulli "
         "decoder), started from vae_mnist's weights and trained further on the k = 50 "
