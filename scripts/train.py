@@ -95,8 +95,7 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
         validation_data = global_batches(data.validation, r.batch_size)
     steps = len(train_data) if not fit_kwargs else int(
         -(-len(data.train[0] if isinstance(data.train, list) else data.train) // r.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(r.learning_rate, epochs * steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Adam(schedule))
+    model.compile(optimizer=r.make_optimizer(steps, epochs))
     backup = args.checkpoints / args.preset
     if not placement.is_chief:  # every worker backs up; only the chief writes the results
         backup = args.checkpoints / f"{args.preset}.worker{placement.worker}"
@@ -140,8 +139,7 @@ def train(args: argparse.Namespace, placement: Placement) -> int:
                            "optimizer": "L-BFGS-B (scipy), full batch"}
                           if r.optimizer == "lbfgs" else
                           {"epochs": epochs, "batch_size": r.batch_size,
-                           "optimizer": f"Adam, cosine decay from {r.learning_rate} to 5% "
-                           "of it"})},
+                           "optimizer": r.optimizer_description()})},
             **({"init_from": r.init_from} if r.init_from else {}),
             "seed": r.seed,
             "devices": placement.replicas,
@@ -175,7 +173,8 @@ def fingerprint(preset: str, epochs: int) -> dict:
     return json.loads(json.dumps({
         "preset": preset, "variant": r.variant, "build": r.build, "epochs": epochs,
         "batch_size": r.batch_size, "learning_rate": r.learning_rate, "seed": r.seed,
-        "optimizer": r.optimizer, **({"init_from": r.init_from} if r.init_from else {})}))
+        "optimizer": r.optimizer, **r.optimizer_settings(),
+        **({"init_from": r.init_from} if r.init_from else {})}))
 
 
 def park(backup: Path, parked: Path, recipe_fingerprint: dict) -> None:
