@@ -25,6 +25,13 @@ def model_defaults(model_class: type) -> dict[str, Any]:
     return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
+def settle(spec: Any, **checked: Any) -> None:
+    """Store checked (normalised) option values on a frozen spec, from its __post_init__:
+    a frozen dataclass refuses plain assignment even there."""
+    for name, value in checked.items():
+        object.__setattr__(spec, name, value)
+
+
 def default_architecture(input_shape: tuple[int, ...]) -> str:
     """Images (height, width, channels) get convolutions; everything else dense layers."""
     return "conv" if len(input_shape) == 3 else "dense"
@@ -107,7 +114,7 @@ class DenseNetwork(NetworkSpec):
     activation: str | None = "relu"
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_units", check_units(self.hidden_units, "hidden_units"))
+        settle(self, hidden_units=check_units(self.hidden_units, "hidden_units"))
         _check_activation(self.activation)
 
     def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
@@ -134,9 +141,7 @@ class ConvNetwork(NetworkSpec):
         filters = check_units(self.filters, "filters")
         if not filters:
             raise ValueError("filters must name at least one convolution, e.g. (32, 64).")
-        object.__setattr__(self, "filters", filters)
-        object.__setattr__(self, "kernel_size", check_int(self.kernel_size,
-                                                                   "kernel_size"))
+        settle(self, filters=filters, kernel_size=check_int(self.kernel_size, "kernel_size"))
         _check_activation(self.activation)
 
     def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
@@ -159,7 +164,7 @@ class LstmNetwork(NetworkSpec):
         units = check_units(self.units, "units")
         if not units:
             raise ValueError("units must name at least one LSTM layer, e.g. (64,).")
-        object.__setattr__(self, "units", units)
+        settle(self, units=units)
 
     def _pair(self, input_shape, latent_dim, z_dim, enc, dec):
         return (networks.lstm_encoder(input_shape, latent_dim, self.units, **enc),

@@ -14,6 +14,7 @@ from kerasae.builders.common import (
     NetworkSpec,
     check_undercomplete,
     model_defaults,
+    settle,
 )
 from kerasae.builders.common import output_activation as loss_output_activation
 from kerasae.layers import corruption
@@ -50,8 +51,8 @@ class AutoencoderObjective:
         check_choice(self.reconstruction_loss, ("mse", "bce"), "reconstruction_loss")
         if self.output_activation is not None:
             check_choice(self.output_activation, ("sigmoid", "linear"), "output_activation")
-        object.__setattr__(self, "weight_decay",
-                           check_range(self.weight_decay, 0.0, float("inf"), "weight_decay"))
+        settle(self, weight_decay=check_range(self.weight_decay, 0.0, float("inf"),
+                                              "weight_decay"))
         if self.sparsity is not None:
             check_choice(self.sparsity, tuple(SPARSITY_DEFAULTS), "sparsity")
             given = {"rho": self.rho, "beta": self.beta, "lam": self.lam}

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults
+from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults, settle
 from kerasae.builders.probabilistic import defaults
 from kerasae.models.iwae import ImportanceWeightedAutoencoder, check_importance_samples
 from kerasae.models.vae import check_objective
@@ -32,8 +32,7 @@ class ImportanceWeightedObjective:
                                   self.seed)
         settled = {k: settled[k] for k in ("likelihood", "observation_std", "seed")}
         settled["importance_samples"] = check_importance_samples(self.importance_samples)
-        for key, value in settled.items():
-            object.__setattr__(self, key, value)
+        settle(self, **settled)
 
     def model_options(self) -> dict[str, Any]:
         """The model's objective keywords."""

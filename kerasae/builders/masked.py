@@ -15,7 +15,7 @@ import keras
 from keras import layers, ops
 
 from kerasae._checks import check_choice, check_int, check_seed
-from kerasae.builders.common import NetworkSpec, model_defaults
+from kerasae.builders.common import NetworkSpec, model_defaults, settle
 from kerasae.models.masked import MaskedAutoencoder
 from kerasae.patches import (
     POSITION_EMBEDDINGS,
@@ -69,9 +69,8 @@ class VitNetwork(NetworkSpec):
     pos_embedding: str = "sincos"
 
     def __post_init__(self):
-        object.__setattr__(self, "patch_size", check_int(self.patch_size, "patch_size"))
-        for name in ("embed_dim", "decoder_embed_dim", "depth", "decoder_depth"):
-            object.__setattr__(self, name, check_int(getattr(self, name), name))
+        settle(self, **{name: check_int(getattr(self, name), name) for name in (
+            "patch_size", "embed_dim", "decoder_embed_dim", "depth", "decoder_depth")})
         _check_heads(self.embed_dim, self.num_heads, "embed_dim", "num_heads")
         _check_heads(self.decoder_embed_dim, self.decoder_num_heads, "decoder_embed_dim",
                      "decoder_num_heads")
@@ -120,8 +119,7 @@ class MaskedObjective:
     seed: int | None = _MAE["seed"]
 
     def __post_init__(self):
-        object.__setattr__(self, "mask_ratio", check_mask_ratio(self.mask_ratio))
-        object.__setattr__(self, "seed", check_seed(self.seed))
+        settle(self, mask_ratio=check_mask_ratio(self.mask_ratio), seed=check_seed(self.seed))
 
 
 _VIT, _OBJECTIVE = VitNetwork(), MaskedObjective()

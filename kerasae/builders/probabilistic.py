@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults
+from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults, settle
 from kerasae.models.vae import ConditionalVAE, VariationalAutoencoder, check_objective
 from kerasae.variants import Variant, builder, deprecated_alias, register
 
@@ -33,10 +33,8 @@ class VariationalObjective:
 
     def __post_init__(self):
         if self.num_classes is not None:
-            object.__setattr__(self, "num_classes",
-                               ConditionalVAE.check_num_classes(self.num_classes))
-        for key, value in check_objective(**self.model_options()).items():
-            object.__setattr__(self, key, value)
+            settle(self, num_classes=ConditionalVAE.check_num_classes(self.num_classes))
+        settle(self, **check_objective(**self.model_options()))
 
     def model_options(self) -> dict[str, Any]:
         """The model's objective keywords (all but num_classes)."""

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults
+from kerasae.builders.common import NETWORK_DEFAULTS, NetworkSpec, model_defaults, settle
 from kerasae.builders.probabilistic import defaults
 from kerasae.models.tcvae import TotalCorrelationVAE, check_weights
 from kerasae.models.vae import check_objective
@@ -36,8 +36,7 @@ class TotalCorrelationObjective:
         vae = check_objective(self.likelihood, self.observation_std, self.beta, 0, 0.0, None,
                               1, self.seed)
         settled.update({k: vae[k] for k in ("likelihood", "observation_std", "seed")})
-        for key, value in settled.items():
-            object.__setattr__(self, key, value)
+        settle(self, **settled)
 
     def model_options(self) -> dict[str, Any]:
         """The model's objective keywords."""
