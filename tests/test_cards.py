@@ -4,12 +4,11 @@ dataset ids, base_model for fine-tunes), with lineage and licence inherited, nev
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 from huggingface_hub import ModelCard
+from project_scripts import load_script
 
 import kerasae
 from kerasae.hub import read_metadata
@@ -149,12 +148,8 @@ def test_metrics_table_shows_reference_and_floor_beside_the_value():
 def test_readme_table_and_missed_targets_match_the_cards():
     """The README's preset table and its list of missed targets are written by
     scripts/model_table.py from the cards; a card changed without rerunning it shows here."""
-    root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("model_table",
-                                                  root / "scripts" / "model_table.py")
-    model_table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(model_table)
-    readme = (root / "README.md").read_text()
+    model_table = load_script("model_table")
+    readme = (model_table.ROOT / "README.md").read_text()
     block = readme.split(model_table.START, 1)[1].split(model_table.END, 1)[0]
     assert block.strip() == model_table.table().strip(), (
         "README.md's preset table is stale: run scripts/model_table.py")

@@ -14,7 +14,6 @@ train step is one program over the global batch, noise included, so the VAE matc
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from project_scripts import load_script
 
 from kerasae import distribute
 
@@ -128,11 +128,7 @@ def test_unknown_mode():
 
 
 def _train_script():
-    spec = importlib.util.spec_from_file_location("train_script",
-                                                  HERE.parent / "scripts" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train")
 
 
 def test_train_script_distribute_flag(monkeypatch, capsys):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -12,6 +11,7 @@ import pytest
 import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from project_scripts import load_script
 
 import kerasae
 from kerasae.hub import registry
@@ -55,9 +55,7 @@ def test_bundled_root_prefers_the_installed_copy(tmp_path, monkeypatch):
 # ----- dependency ranges, the constraints file and the minimum-versions job -----------------
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-_SPEC = importlib.util.spec_from_file_location("lower_bounds", ROOT / "scripts" / "lower_bounds.py")
-lower_bounds = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(lower_bounds)
+lower_bounds = load_script("lower_bounds")
 
 
 def _own_requirements() -> list[str]:

@@ -5,7 +5,6 @@ of damaged presets, the registry it writes, the dry run, and the token never pri
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -14,15 +13,14 @@ from types import SimpleNamespace
 import pytest
 from hub_cache import git_blob_sha1
 from huggingface_hub.hf_api import BlobLfsInfo, GitRefInfo, GitRefs, RepoSibling
+from project_scripts import load_script
 
 import kerasae
 from kerasae.hub import registry, zoo
 from kerasae.hub.preset import METADATA, PRESET_FILES, WEIGHTS, update_metadata
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location("publish", ROOT / "scripts" / "publish.py")
-publish = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(publish)
+publish = load_script("publish")
 
 PRESETS = ["sparse_ae_natural_patches", "linear_ae_mnist"]  # the two smallest bundled presets
 TOKEN = "hf_NotARealTokenButSecretAnyway123"

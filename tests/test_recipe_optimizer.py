@@ -2,16 +2,13 @@
 what scripts/train.py records of it (so a parked run never resumes under another optimiser)."""
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from project_scripts import load_script
 
 from kerasae.presets import recipe
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
 
 
 def rates(optimizer, steps):
@@ -48,9 +45,7 @@ def test_weight_decay_and_warmup_make_adamw_with_a_linear_ramp():
 
 
 def test_a_parked_run_belongs_to_its_optimiser(monkeypatch):
-    spec = importlib.util.spec_from_file_location("train_script_optimizer", SCRIPT)
-    train_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train_script)
+    train_script = load_script("train")
     plain = recipe("ae_mnist")
     before = train_script.fingerprint("ae_mnist", plain.epochs)
     assert "weight_decay" not in before  # fingerprints of existing recipes are unchanged

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from project_scripts import load_script
 
 import kerasae
 from kerasae.hub import read_metadata, registry
@@ -105,11 +106,7 @@ def test_every_recipe_builds_with_options_its_variant_accepts():
 
 def test_evaluate_script_implements_every_protocol():
     """Fails if scripts/evaluate.py lacks a protocol the registry names, or has one it does not."""
-    spec = importlib.util.spec_from_file_location("evaluate_script",
-                                                  ROOT / "scripts" / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert sorted(module.PROTOCOLS) == sorted(EVALUATIONS)
+    assert sorted(load_script("evaluate").PROTOCOLS) == sorted(EVALUATIONS)
 
 
 def test_recipe_data_comes_from_the_data_dir(tmp_path, monkeypatch):

@@ -1,21 +1,15 @@
 """scripts/train.py --park: an unfinished run's backup is committed with its recipe and resumed
 elsewhere only under that same recipe (no training here: the backup files are stand-ins)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+from project_scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def train_script():
-    spec = importlib.util.spec_from_file_location("train_script_park", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train")
 
 
 def test_park_resume_and_removal(train_script, tmp_path):
