@@ -334,12 +334,16 @@ def eval_ecg(model, r: Recipe, data) -> Metrics:
 
 def eval_masked(model, r: Recipe, data) -> Metrics:
     x, x_train = data.test["x"], data.test["x_train"]
-    accuracy = metrics.linear_probe_accuracy(model.encode(x_train), data.test["y_train"],
-                                             model.encode(x), data.test["y"])
+    y_train, y = data.test["y_train"], data.test["y"]
+    accuracy = metrics.linear_probe_accuracy(model.encode(x_train), y_train, model.encode(x), y)
+    pixels = metrics.linear_probe_accuracy(x_train.reshape(len(x_train), -1), y_train,
+                                           x.reshape(len(x), -1), y)
     return {
         "linear_probe_accuracy": metric(accuracy, "logistic regression on encode() of the "
                                         "unmasked images; trained on train[:55000], accuracy "
-                                        "on the 10,000 test images"),
+                                        "on the 10,000 test images",
+                                        floor=baseline(pixels, "the same probe on the raw "
+                                                       "pixels (no encoder)")),
         "test_masked_patch_mse": metric(model.reconstruction_error(x).mean(), "mean squared "
                                         "error on the masked patches (fixed inference mask)"),
     }

@@ -477,7 +477,10 @@ RECIPES: dict[str, Recipe] = {
                "depth": 4, "num_heads": 4, "decoder_embed_dim": 32, "decoder_depth": 2,
                "seed": 0},
         data=mnist_images, dataset={**MNIST, "split": "train[:55000]"},
-        preprocessing=MNIST_PREPROCESSING, epochs=30, batch_size=256, learning_rate=1e-3,
+        preprocessing=MNIST_PREPROCESSING, epochs=40, batch_size=256, learning_rate=1e-3,
+        # the MAE's optimiser (AdamW, weight decay 0.05, beta_2 0.95, warm-up): after 4 epochs
+        # its probe (20,000 training digits) reads 0.816 where plain Adam's reads 0.763
+        weight_decay=0.05, beta_2=0.95, warmup_epochs=2,
         description="Masked autoencoder (He et al. 2021): 4 x 4 patches, 75% masked per "
         "example, a 4-block ViT encoder (width 64) on the visible patches, a 2-block decoder "
         "(width 32) with a learned mask token; loss on the masked patches only. encode() gives "
