@@ -57,10 +57,15 @@ def _round(value: float) -> float:
     return float(f"{float(value):.6g}")
 
 
+def raw_pixels(x: np.ndarray) -> np.ndarray:
+    """Images -> their pixels as float32 vectors (N, pixels): the features of no encoder."""
+    return np.asarray(x, "float32").reshape(len(x), -1)
+
+
 def pca_codes(x_fit: np.ndarray, k: int) -> Callable[[np.ndarray], np.ndarray]:
     """Images -> their top-k principal-component coordinates (fitted on x_fit)."""
-    pcs = metrics.principal_components(x_fit.reshape(len(x_fit), -1), k)
-    return lambda x: (np.asarray(x, "float32").reshape(len(x), -1) - pcs.mean) @ pcs.components
+    pcs = metrics.principal_components(raw_pixels(x_fit), k)
+    return lambda x: (raw_pixels(x) - pcs.mean) @ pcs.components
 
 
 def pca_reconstruct(x_fit: np.ndarray, k: int,
@@ -172,13 +177,23 @@ def _picture_shape(model) -> tuple[int, int]:
     return (side, side)
 
 
+def probe(encode: Callable[[np.ndarray], np.ndarray], data) -> float:
+    """Linear-probe accuracy of the features `encode` gives: a logistic regression fitted on
+    the training images' features, scored on the test images' (metrics.linear_probe_accuracy)."""
+    x_train, x = data.test["x_train"], data.test["x"]
+    return metrics.linear_probe_accuracy(encode(x_train), data.test["y_train"], encode(x),
+                                         data.test["y"])
+
+
 def eval_probe(model, r: Recipe, data) -> Metrics:
     out = reconstruction_metrics(model, data.test["x"])
-    accuracy = metrics.linear_probe_accuracy(model.encode(data.test["x_train"]),
-                                             data.test["y_train"], model.encode(data.test["x"]),
-                                             data.test["y"])
-    out["linear_probe_accuracy"] = metric(accuracy, "logistic regression on the codes, trained "
-                                          "on the training images, accuracy on the test images")
+    k = model.latent_dim
+    floor = probe(pca_codes(data.test["x_train"], k), data)
+    out["linear_probe_accuracy"] = metric(
+        probe(model.encode, data), "logistic regression on the codes, trained on the training "
+        "images, accuracy on the test images",
+        floor=baseline(floor, f"the same probe on PCA, k={k} (the code size), fitted on the "
+                       "training images"))
     return out
 
 
@@ -333,17 +348,13 @@ def eval_ecg(model, r: Recipe, data) -> Metrics:
 
 
 def eval_masked(model, r: Recipe, data) -> Metrics:
-    x, x_train = data.test["x"], data.test["x_train"]
-    y_train, y = data.test["y_train"], data.test["y"]
-    accuracy = metrics.linear_probe_accuracy(model.encode(x_train), y_train, model.encode(x), y)
-    pixels = metrics.linear_probe_accuracy(x_train.reshape(len(x_train), -1), y_train,
-                                           x.reshape(len(x), -1), y)
+    x = data.test["x"]
     return {
-        "linear_probe_accuracy": metric(accuracy, "logistic regression on encode() of the "
-                                        "unmasked images; trained on train[:55000], accuracy "
-                                        "on the 10,000 test images",
-                                        floor=baseline(pixels, "the same probe on the raw "
-                                                       "pixels (no encoder)")),
+        "linear_probe_accuracy": metric(probe(model.encode, data), "logistic regression on "
+                                        "encode() of the unmasked images; trained on "
+                                        "train[:55000], accuracy on the 10,000 test images",
+                                        floor=baseline(probe(raw_pixels, data), "the same "
+                                                       "probe on the raw pixels (no encoder)")),
         "test_masked_patch_mse": metric(model.reconstruction_error(x).mean(), "mean squared "
                                         "error on the masked patches (fixed inference mask)"),
     }
