@@ -190,6 +190,33 @@ def test_non_finite_loss_stops_training_and_restores_the_weights():
         np.testing.assert_array_equal(restored, original)
 
 
+def test_state_gone_non_finite_behind_a_finite_loss_is_restored_and_training_goes_on():
+    """One step whose loss is finite (about 1e37) but whose squared gradients overflow float32:
+    Adam's second moments become inf, which no loss ever shows and which stalled or poisoned
+    every later fit of the model (found by the fuzz test of fit, whose later examples trained
+    on the left-over state). The guard checks weights and optimizer state at each epoch's end,
+    restores both, and the model trains on."""
+    model = kerasae.build("ae", input_shape=(6,), latent_dim=2, hidden_units=(4,))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.fit(np.full((2, 6), 0.5, "float32"), batch_size=4, epochs=1, verbose=0)
+    before = model.get_weights()
+    before_optimizer = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    x = np.zeros((2, 6), "float32")
+    x[0, 0] = 1e19
+    with pytest.raises(NonFiniteLossError, match=r"training stopped: the weights or the "
+                       r"optimizer's state became non-finite at epoch 1 although the loss "
+                       r"stayed finite .*; the weights were restored to those of the start of "
+                       r"training\."):
+        model.fit(x, batch_size=4, epochs=1, verbose=0)
+    for restored, original in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(restored, original)
+    for variable, original in zip(model.optimizer.variables, before_optimizer, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), original)
+    loss = model.fit(x / 1e19, batch_size=4, epochs=1, verbose=0).history["loss"][0]
+    assert np.isfinite(loss)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
 # ----- a failed call leaves the model usable ----------------------------------------------------
 
 

@@ -1,8 +1,9 @@
 """What keeps a model sound through a failed or diverging `fit`.
 
-- `FiniteLoss`, a callback every `fit` gets: a non-finite loss stops training with a ValueError
-  naming the epoch and step, and the weights go back to the last finite epoch's, so nothing
-  non-finite is left for a later save.
+- `FiniteLoss`, a callback every `fit` gets: a non-finite loss, or weights or optimizer state
+  gone non-finite at an epoch's end, stop training with a ValueError naming the epoch (and
+  step), and the weights and the optimizer's state go back to the last finite epoch's, so
+  nothing non-finite is left for a later save or a later fit.
 - `restore_after_failure`: undoes the half-finished JAX trainer state of a call that failed.
 """
 
@@ -12,6 +13,7 @@ import contextlib
 import math
 
 import keras
+import numpy as np
 
 
 class NonFiniteLossError(ValueError):
@@ -19,8 +21,8 @@ class NonFiniteLossError(ValueError):
 
 
 class FiniteLoss(keras.callbacks.Callback):
-    """Raises NonFiniteLossError on the first non-finite batch loss; keeps the weights of the
-    last epoch that ended finite (`restore()` puts them back).
+    """Raises NonFiniteLossError on the first non-finite batch loss; keeps the weights and the
+    optimizer's state of the last epoch that ended finite (`restore()` puts them back).
 
     A batch's loss is read at the end of the next batch (or of the epoch), when the device has
     computed it already, so the check does not stall JAX's or TensorFlow's asynchronous
@@ -30,11 +32,13 @@ class FiniteLoss(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.saved = None
+        self.saved_optimizer = None
         self.saved_epoch = None
         self.pending = None
 
     def on_train_begin(self, logs=None):
         self.saved, self.saved_epoch, self.pending = self.model.get_weights(), None, None
+        self.saved_optimizer = self._optimizer_state()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -48,7 +52,15 @@ class FiniteLoss(keras.callbacks.Callback):
         self._check_pending()
         if logs and "loss" in logs:
             self._check(epoch, None, logs["loss"])
-        self.saved, self.saved_epoch = self.model.get_weights(), epoch
+        weights, optimizer = self.model.get_weights(), self._optimizer_state()
+        if not all(np.isfinite(w).all() for w in [*weights, *(optimizer or [])]):
+            # a step's loss is computed before its update: a finite loss whose gradients
+            # overflow leaves non-finite weights, or Adam moments (inf squared gradients that
+            # freeze or poison every later step), that no loss has shown yet
+            self._stop(f"the weights or the optimizer's state became non-finite at epoch "
+                       f"{epoch + 1} although the loss stayed finite (its gradients overflowed "
+                       "float32)")
+        self.saved, self.saved_optimizer, self.saved_epoch = weights, optimizer, epoch
 
     def _check_pending(self):
         if self.pending is not None:
@@ -60,18 +72,33 @@ class FiniteLoss(keras.callbacks.Callback):
         if math.isfinite(value):
             return
         where = f"epoch {epoch + 1}" + ("" if batch is None else f", step {batch + 1}")
+        self._stop(f"the loss became {value} at {where}")
+
+    def _stop(self, what: str):
         back = ("the start of training" if self.saved_epoch is None
                 else f"the end of epoch {self.saved_epoch + 1}")
         raise NonFiniteLossError(
-            f"training stopped: the loss became {value} at {where}; the weights were restored "
-            f"to those of {back}. Likely causes: a learning rate too high, data with extreme "
-            "values (scale it, e.g. to [0, 1] or standardised), or float16 overflow (train in "
-            "float32 or with loss scaling)."
+            f"training stopped: {what}; the weights were restored to those of {back}. Likely "
+            "causes: a learning rate too high, data with extreme values (scale it, e.g. to "
+            "[0, 1] or standardised), or float16 overflow (train in float32 or with loss "
+            "scaling)."
         )
 
     def restore(self) -> None:
         if self.saved is not None:
             self.model.set_weights(self.saved)
+        if self.saved_optimizer is not None:
+            for variable, value in zip(self.model.optimizer.variables, self.saved_optimizer,
+                                       strict=True):
+                variable.assign(value)
+
+    def _optimizer_state(self) -> list[np.ndarray] | None:
+        """The optimizer's variables (step count, moments, loss scale) as numpy, or None
+        before it is built (then it starts fresh on the next fit anyway)."""
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not optimizer.built:
+            return None
+        return [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
 
 
 @contextlib.contextmanager
