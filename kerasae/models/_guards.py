@@ -37,6 +37,9 @@ class FiniteLoss(keras.callbacks.Callback):
         self.pending = None
 
     def on_train_begin(self, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and not optimizer.built:  # TensorFlow builds it in the first
+            optimizer.build(self.model.trainable_variables)  # step: too late to save its state
         self.saved, self.saved_epoch, self.pending = self.model.get_weights(), None, None
         self.saved_optimizer = self._optimizer_state()
 
