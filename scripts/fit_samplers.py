@@ -28,12 +28,15 @@ import numpy as np
 import kerasae
 from kerasae.apps.pictures import sample_grid
 from kerasae.hub import read_metadata, set_preset_sampler
+from kerasae.presets import RECIPES
+from kerasae.presets.recipes import binarized_mnist
 from kerasae.samplers import SAMPLER_METRIC_PREFIXES, fit_gmm
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
 PRESETS = ("vae_mnist", "iwae_mnist", "conv_ae_mnist", "beta_vae_celeba")
-BINARISED = ("vae_mnist", "iwae_mnist")  # trained on dynamically binarised digits
+# trained on dynamically binarised digits
+BINARISED = tuple(n for n in PRESETS if n in RECIPES and RECIPES[n].data is binarized_mnist)
 N_COMPONENTS, SEED, N_SAMPLES = 10, 0, 5000
 
 

@@ -12,8 +12,12 @@ from kerasae.presets import recipe
 
 
 def rates(optimizer, steps):
-    schedule = optimizer._learning_rate
-    return np.array([float(keras.ops.convert_to_numpy(schedule(step))) for step in steps])
+    """The optimiser's learning rate at each step, read through its public API."""
+    values = []
+    for step in steps:
+        optimizer.iterations.assign(step)
+        values.append(float(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+    return np.array(values)
 
 
 def test_plain_recipe_is_adam_on_a_cosine_decay():
