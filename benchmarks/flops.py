@@ -35,11 +35,16 @@ def layer_macs(layer) -> int:
                    math.prod(layer.output.shape[1:-1]))
     if kind in ("Conv1D", "Conv2D", "Conv3D"):
         kernel = layer.kernel.shape  # (*k, c_in, c_out)
-        return int(math.prod(layer.output.shape[1:-1]) * math.prod(kernel))
+        return int(math.prod(_spatial(layer, layer.output.shape)) * math.prod(kernel))
     if kind in ("Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose"):
         kernel = layer.kernel.shape  # (*k, c_out, c_in)
-        return int(math.prod(layer.input.shape[1:-1]) * math.prod(kernel))
+        return int(math.prod(_spatial(layer, layer.input.shape)) * math.prod(kernel))
     return 0
+
+
+def _spatial(layer, shape) -> tuple:
+    """The spatial dimensions of a conv layer's (batch, ...) `shape` in its data format."""
+    return tuple(shape[2:] if layer.data_format == "channels_first" else shape[1:-1])
 
 
 def model_macs(model) -> dict[str, int]:

@@ -24,6 +24,7 @@ and the backend's hand-written loop (TF loop / torch loop) as the floor.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -181,7 +182,8 @@ VARIANTS = {
         ("lean compute_loss", {"loss": "lean"}),
     ],
     "torch": [
-        ("default", {}),
+        ("default", {}),  # conv stacks channels first (kerasae.networks.conv_layout)
+        ("channels-last conv stacks (before)", {"layout": "channels_last"}),
         ("plain Keras model, same layers", {"plain": True}),
         ("no term trackers", {"loss": "no term trackers"}),
         ("lean compute_loss", {"loss": "lean"}),
@@ -190,15 +192,33 @@ VARIANTS = {
 }
 
 
+@contextmanager
+def conv_layout(layout: str | None):
+    """Builds conv stacks in `layout` ("channels_last": kerasae on torch before it ran them
+    channels first); None keeps kerasae's choice."""
+    from kerasae import networks
+
+    chosen = networks.conv_layout
+    if layout is not None:
+        networks.conv_layout = lambda: layout
+    try:
+        yield
+    finally:
+        networks.conv_layout = chosen
+
+
 def build_variant(spec: dict):
     import keras
 
     if spec.get("plain"):
         return common.build_plain_keras_vae(compile_kwargs=spec.get("compile"))
-    model = common.build_kerasae_vae(
-        cls=loss_variant_class(spec["loss"]) if "loss" in spec else None)
-    if spec.get("deconv"):
-        model = with_decoder_deconv(model, spec["deconv"])
+    # the zero-insertion layer is written for channels-last inputs
+    layout = "channels_last" if spec.get("deconv") == "zero_insert" else spec.get("layout")
+    with conv_layout(layout):
+        model = common.build_kerasae_vae(
+            cls=loss_variant_class(spec["loss"]) if "loss" in spec else None)
+        if spec.get("deconv"):
+            model = with_decoder_deconv(model, spec["deconv"])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), **spec.get("compile", {}))
     return model
 

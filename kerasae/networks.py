@@ -78,9 +78,12 @@ def conv_encoder(
 ) -> keras.Model:
     """Strided Conv2D blocks (each halves height and width) -> Flatten -> Dense head(s)."""
     inputs, h, condition = _inputs(input_shape, "x", condition_dim, name)
+    layout = conv_layout()
+    h = _to_layout(h, layout, f"{name}_to_channels_first")
     for i, f in enumerate(filters):
         h = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation=activation,
-                          name=f"{name}_conv_{i}")(h)
+                          data_format=layout, name=f"{name}_conv_{i}")(h)
+    h = _from_layout(h, layout, f"{name}_to_channels_last")
     h = _join(layers.Flatten(name=f"{name}_flatten")(h), condition)
     return keras.Model(inputs, _heads(h, outputs, code_activation, name), name=name)
 
@@ -103,16 +106,41 @@ def conv_decoder(
         _join(z, condition)
     )
     h = layers.Reshape((h0, w0, filters[-1]), name=f"{name}_reshape")(h)
+    layout = conv_layout()
+    h = _to_layout(h, layout, f"{name}_to_channels_first")
     for i, f in enumerate(reversed(filters)):
         h = AdjointConv2DTranspose(f, kernel_size, strides=2, padding="same",
-                                   activation=activation, name=f"{name}_deconv_{i}")(h)
+                                   activation=activation, data_format=layout,
+                                   name=f"{name}_deconv_{i}")(h)
     extra_h, extra_w = h0 * 2 ** len(filters) - height, w0 * 2 ** len(filters) - width
     if extra_h or extra_w:
         crop = ((extra_h // 2, extra_h - extra_h // 2), (extra_w // 2, extra_w - extra_w // 2))
-        h = layers.Cropping2D(crop, name=f"{name}_crop")(h)
+        h = layers.Cropping2D(crop, data_format=layout, name=f"{name}_crop")(h)
     h = layers.Conv2D(channels, kernel_size, padding="same", activation=output_activation,
-                      name=f"{name}_output", dtype=OUTPUT_DTYPE)(h)
+                      data_format=layout, name=f"{name}_output", dtype=OUTPUT_DTYPE)(h)
+    h = _from_layout(h, layout, f"{name}_to_channels_last", dtype=OUTPUT_DTYPE)
     return keras.Model(inputs, h, name=name)
+
+
+def conv_layout() -> str:
+    """The data format the conv stacks run in: channels first on torch, channels last elsewhere.
+
+    Inputs, outputs and weights are channels last on every backend (the same presets load
+    everywhere), but Keras' torch backend runs each channels-last convolution by permuting its
+    input to channels first and back, copies on every layer and step; there the stack is
+    permuted once on the way in and once on the way out (benchmarks/RESULTS.md, section 6).
+    TensorFlow's CPU kernels and XLA want channels last."""
+    return "channels_first" if keras.backend.backend() == "torch" else "channels_last"
+
+
+def _to_layout(h, layout: str, name: str):
+    return layers.Permute((3, 1, 2), name=name)(h) if layout == "channels_first" else h
+
+
+def _from_layout(h, layout: str, name: str, dtype: str | None = None):
+    if layout == "channels_last":
+        return h
+    return layers.Permute((2, 3, 1), name=name, dtype=dtype)(h)
 
 
 def lstm_encoder(
