@@ -140,14 +140,7 @@ def with_decoder_deconv(model, kind: str):
     new_decoder = keras.models.clone_model(decoder, clone_function=clone)
     for old, new in zip(decoder.layers, new_decoder.layers, strict=True):
         new.set_weights(old.get_weights())
-    return type(model)(model.encoder, new_decoder, **_vae_options(model))
-
-
-def _vae_options(model) -> dict:
-    config = model.get_config()
-    for key in ("encoder", "decoder", "name", "trainable"):
-        config.pop(key, None)
-    return config
+    return type(model)(model.encoder, new_decoder, **model.objective_config())
 
 
 def loss_variant_class(kind: str):

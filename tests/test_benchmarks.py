@@ -152,3 +152,16 @@ def test_tf_modes_report_counts_slow_epochs_that_load_does_not_explain():
                                     "configs": {"default": epochs},
                                     "summary": {"default": tf_modes.summarize(epochs)}})
     assert "| 1 of 3 |" in text
+
+
+def test_every_speed_variant_of_this_backend_builds_and_matches_the_default(batch):
+    """Section 6's variants are the default model with one thing changed: each builds, has the
+    default's parameter count and trains a step (the decoder-swapping ones once failed to
+    build and section 6 lost its torch table)."""
+    from benchmarks import speed
+
+    for name, spec in speed.VARIANTS[keras.backend.backend()]:
+        model = speed.build_variant(spec)
+        assert common.trainable_count(model) == CONV_VAE_PARAMS, name
+        history = model.fit(batch, batch_size=16, epochs=1, verbose=0, steps_per_epoch=1)
+        assert np.isfinite(history.history["loss"][-1]), name
