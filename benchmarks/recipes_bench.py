@@ -3,7 +3,9 @@ that trains with `fit` (Adam), `fit`'s samples/s on that recipe's model, batch s
 rate, measured with short timed fits on synthetic data of the right shape (interleaved repeats),
 and the recipe's projected wall time: epochs x training examples per epoch / samples/s. It is a
 projection: validation, evaluation, checkpoints and the data pipeline of the real run (e.g.
-dSprites rendered on the fly) are left out.
+dSprites rendered on the fly) are left out. Also the cost per epoch of `fit`'s finite guard
+(kerasae.models._guards.FiniteLoss: weights and optimizer state copied and checked at each
+epoch's end), in ms and as a share of the projected epoch.
 
     KERAS_BACKEND=tensorflow python -m benchmarks.recipes_bench --repeats 3 --target-s 2
 """
@@ -49,6 +51,22 @@ def synthetic_inputs(recipe, n: int):
     return x
 
 
+def guard_check_seconds(model, repeats: int) -> float:
+    """Median seconds of what `fit`'s FiniteLoss guard does at each epoch's end (copy the
+    weights and the optimizer's state to numpy, check them finite): its cost per epoch."""
+    from kerasae.models._guards import FiniteLoss
+
+    guard = FiniteLoss()
+    guard.set_model(model)
+    guard.on_train_begin()
+    seconds = []
+    for _ in range(max(3, repeats)):
+        start = time.perf_counter()
+        guard.on_epoch_end(0, {})
+        seconds.append(time.perf_counter() - start)
+    return float(np.median(seconds))
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", default=None)
@@ -67,9 +85,9 @@ def main(argv: list[str] | None = None) -> dict:
         recipes = {k: recipes[k] for k in args.only.split(",")}
     skipped = {name: f"{r.optimizer}: full batch in kerasae/presets/lbfgs.py, not fit"
                for name, r in all_recipes().items() if r.optimizer != "adam"}
-    runs, steps = {}, {}
+    runs, steps, models = {}, {}, {}
     for name, r in recipes.items():
-        model = kerasae.build(r.variant, **r.build)
+        model = models[name] = kerasae.build(r.variant, **r.build)
         model.compile(optimizer=keras.optimizers.Adam(r.learning_rate))
         data = synthetic_inputs(r, r.batch_size * args.max_steps)
 
@@ -85,6 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
         runs[name] = run
     cases = {name: (lambda r=run, s=steps[name]: r(s)) for name, run in runs.items()}
     seconds = timing.interleave(cases, args.repeats)
+    guard = {name: guard_check_seconds(models[name], args.repeats) for name in recipes}
     rows = {}
     for name, r in recipes.items():
         rates = [steps[name] * r.batch_size / t for t in seconds[name]]
@@ -95,6 +114,8 @@ def main(argv: list[str] | None = None) -> dict:
                       "examples_per_epoch": examples, "steps": steps[name],
                       "samples_per_s": stats.as_dict(),
                       "projected_hours": r.epochs * examples / stats.median / 3600,
+                      "guard_ms_per_epoch": guard[name] * 1000,
+                      "guard_share_of_epoch": guard[name] / (examples / stats.median),
                       "raw_samples_per_s": rates}
     result = {"backend": keras.backend.backend(), "recipes": rows, "skipped": skipped}
     timing.emit(result)

@@ -219,16 +219,23 @@ def tf_modes_section(r: dict | str) -> str:
          "other processes' cores median"], rows)
 
 
+def _guard_cell(x: dict) -> str:
+    if "guard_ms_per_epoch" not in x:  # runs before the guard was measured
+        return "-"
+    return f"{num(x['guard_ms_per_epoch'])} ({num(x['guard_share_of_epoch'] * 100)}%)"
+
+
 def recipes_section(r: dict | str) -> str:
     """benchmarks.recipes_bench: samples/s and projected wall time per recipe."""
     if isinstance(r, str):
         return failure("recipes", r)
     rows = [[name, x["variant"], "x".join(map(str, x["input_shape"])), x["batch_size"],
              x["epochs"], f"{x['examples_per_epoch']:,}", *stats_cells(x["samples_per_s"]),
-             f"**{num(x['projected_hours'], 2)}**"] for name, x in r["recipes"].items()]
+             f"**{num(x['projected_hours'], 2)}**", _guard_cell(x)]
+            for name, x in r["recipes"].items()]
     out = [f"KERAS_BACKEND={r['backend']}\n", table(
         ["recipe", "variant", "input", "batch", "epochs", "examples/epoch", "samples/s median",
-         "IQR", "min - max", "projected wall h"], rows)]
+         "IQR", "min - max", "projected wall h", "finite guard per epoch: ms (share)"], rows)]
     if r.get("skipped"):
         out.append("\nNot measured: " + "; ".join(f"{k} ({v})" for k, v in r["skipped"].items()))
     return "\n".join(out)

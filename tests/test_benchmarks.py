@@ -165,3 +165,17 @@ def test_every_speed_variant_of_this_backend_builds_and_matches_the_default(batc
         assert common.trainable_count(model) == CONV_VAE_PARAMS, name
         history = model.fit(batch, batch_size=16, epochs=1, verbose=0, steps_per_epoch=1)
         assert np.isfinite(history.history["loss"][-1]), name
+
+
+def test_guard_cost_is_measured_on_a_trained_model_and_reported():
+    import kerasae
+    from benchmarks import recipes_bench
+
+    model = kerasae.build("ae", input_shape=(8,), latent_dim=2)
+    model.compile(optimizer="adam")
+    model.fit(np.random.default_rng(0).random((16, 8)).astype("float32"), epochs=1, verbose=0)
+    seconds = recipes_bench.guard_check_seconds(model, repeats=3)
+    assert 0 < seconds < 5
+    row = {"guard_ms_per_epoch": 2.5, "guard_share_of_epoch": 0.0004}
+    assert report._guard_cell(row) == "2.50 (0.040%)"
+    assert report._guard_cell({}) == "-"  # older runs kept in RESULTS.md have no guard column
