@@ -443,7 +443,7 @@ RECIPES: dict[str, Recipe] = {
     "iwae_mnist": Recipe(
         variant="iwae", evaluation="likelihood",
         build={**BINARISED_MNIST_NET, "importance_samples": 50, "seed": 0},
-        **BINARISED_MNIST_DATA, init_from="vae_mnist", epochs=50, batch_size=100,
+        **BINARISED_MNIST_DATA, init_from="vae_mnist", epochs=80, batch_size=100,
         learning_rate=3e-4,
         description="Importance-weighted autoencoder (Burda et al. 2016): the vae_mnist network "
         "(dense 784-512-256 encoder, 32-dimensional Gaussian latent, mirrored Bernoulli "
