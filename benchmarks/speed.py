@@ -24,7 +24,7 @@ and the backend's hand-written loop (TF loop / torch loop) as the floor.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -185,19 +185,12 @@ VARIANTS = {
 }
 
 
-@contextmanager
-def conv_layout(layout: str | None):
+def conv_layout(layout: str | None) -> AbstractContextManager:
     """Builds conv stacks in `layout` ("channels_last": kerasae on torch before it ran them
     channels first); None keeps kerasae's choice."""
     from kerasae import networks
 
-    chosen = networks.conv_layout
-    if layout is not None:
-        networks.conv_layout = lambda: layout
-    try:
-        yield
-    finally:
-        networks.conv_layout = chosen
+    return networks.conv_data_format(layout) if layout else nullcontext()
 
 
 def build_variant(spec: dict):

@@ -12,6 +12,9 @@ codes, logits and reconstructions come out in float32 for the losses and for num
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import keras
 from keras import layers
@@ -19,6 +22,8 @@ from keras import layers
 from kerasae.conv import AdjointConv2DTranspose
 
 OUTPUT_DTYPE = "float32"  # of the layers that produce a network's outputs, whatever the policy
+DATA_FORMATS = ("channels_last", "channels_first")
+_chosen_format: ContextVar[str | None] = ContextVar("conv_data_format", default=None)
 
 
 def dense_encoder(
@@ -75,10 +80,13 @@ def conv_encoder(
     code_activation: str | None = None,
     condition_dim: int | None = None,
     name: str = "encoder",
+    data_format: str | None = None,
 ) -> keras.Model:
-    """Strided Conv2D blocks (each halves height and width) -> Flatten -> Dense head(s)."""
+    """Strided Conv2D blocks (each halves height and width) -> Flatten -> Dense head(s).
+    `data_format` is the layout the stack runs in (default `conv_layout()`); the input is
+    channels last either way."""
     inputs, h, condition = _inputs(input_shape, "x", condition_dim, name)
-    layout = conv_layout()
+    layout = _checked_format(data_format)
     h = _to_layout(h, layout, f"{name}_to_channels_first")
     for i, f in enumerate(filters):
         h = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation=activation,
@@ -97,8 +105,10 @@ def conv_decoder(
     output_activation: str | None = None,
     condition_dim: int | None = None,
     name: str = "decoder",
+    data_format: str | None = None,
 ) -> keras.Model:
-    """Mirror of `conv_encoder`: Dense -> Reshape -> Conv2DTranspose blocks -> crop -> Conv2D."""
+    """Mirror of `conv_encoder`: Dense -> Reshape -> Conv2DTranspose blocks -> crop -> Conv2D.
+    The output is channels last whatever `data_format` the stack runs in."""
     height, width, channels = output_shape
     h0, w0 = _downsampled(height, len(filters)), _downsampled(width, len(filters))
     inputs, z, condition = _inputs((latent_dim,), "z", condition_dim, name)
@@ -106,7 +116,7 @@ def conv_decoder(
         _join(z, condition)
     )
     h = layers.Reshape((h0, w0, filters[-1]), name=f"{name}_reshape")(h)
-    layout = conv_layout()
+    layout = _checked_format(data_format)
     h = _to_layout(h, layout, f"{name}_to_channels_first")
     for i, f in enumerate(reversed(filters)):
         h = AdjointConv2DTranspose(f, kernel_size, strides=2, padding="same",
@@ -129,8 +139,31 @@ def conv_layout() -> str:
     everywhere), but Keras' torch backend runs each channels-last convolution by permuting its
     input to channels first and back, copies on every layer and step; there the stack is
     permuted once on the way in and once on the way out (benchmarks/RESULTS.md, section 6).
-    TensorFlow's CPU kernels and XLA want channels last."""
+    TensorFlow's CPU kernels and XLA want channels last. Inside `conv_data_format(...)` it is
+    the format chosen there."""
+    chosen = _chosen_format.get()
+    if chosen is not None:
+        return chosen
     return "channels_first" if keras.backend.backend() == "torch" else "channels_last"
+
+
+@contextmanager
+def conv_data_format(data_format: str) -> Iterator[None]:
+    """Builds the conv stacks of every model made inside the block in `data_format`, e.g. to
+    compare a torch model run channels last with the default (benchmarks/speed.py)."""
+    token = _chosen_format.set(_checked_format(data_format))
+    try:
+        yield
+    finally:
+        _chosen_format.reset(token)
+
+
+def _checked_format(data_format: str | None) -> str:
+    if data_format is None:
+        return conv_layout()
+    if data_format not in DATA_FORMATS:
+        raise ValueError(f"data_format must be one of {DATA_FORMATS}; got {data_format!r}.")
+    return data_format
 
 
 def _to_layout(h, layout: str, name: str):

@@ -12,9 +12,9 @@ import kerasae
 from kerasae import networks
 
 
-def build_in(layout: str, monkeypatch, **options):
-    monkeypatch.setattr(networks, "conv_layout", lambda: layout)
-    return kerasae.build("vae", architecture="conv", seed=0, **options)
+def build_in(layout: str, **options):
+    with networks.conv_data_format(layout):
+        return kerasae.build("vae", architecture="conv", seed=0, **options)
 
 
 def test_torch_runs_conv_stacks_channels_first():
@@ -32,9 +32,9 @@ def test_torch_runs_conv_stacks_channels_first():
     {"input_shape": (28, 28, 1), "latent_dim": 3, "filters": (4, 8)},
     {"input_shape": (28, 28, 3), "latent_dim": 3, "filters": (4, 8, 8)},
 ])
-def test_both_layouts_give_the_same_outputs_from_the_same_weights(monkeypatch, options):
-    last = build_in("channels_last", monkeypatch, **options)
-    first = build_in("channels_first", monkeypatch, **options)
+def test_both_layouts_give_the_same_outputs_from_the_same_weights(options):
+    last = build_in("channels_last", **options)
+    first = build_in("channels_first", **options)
     first.set_weights(last.get_weights())
     x = np.random.default_rng(0).random((5, *options["input_shape"])).astype("float32")
     np.testing.assert_allclose(first.encode(x), last.encode(x), atol=1e-5)
@@ -42,11 +42,29 @@ def test_both_layouts_give_the_same_outputs_from_the_same_weights(monkeypatch, o
     assert first.reconstruct(x).shape == x.shape
 
 
-def test_weights_saved_in_one_layout_load_in_the_other(monkeypatch, tmp_path):
+def test_weights_saved_in_one_layout_load_in_the_other(tmp_path):
     options = {"input_shape": (16, 16, 1), "latent_dim": 2, "filters": (4,)}
-    last = build_in("channels_last", monkeypatch, **options)
+    last = build_in("channels_last", **options)
     last.save_weights(tmp_path / "last.weights.h5")
-    first = build_in("channels_first", monkeypatch, **options)
+    first = build_in("channels_first", **options)
     first.load_weights(tmp_path / "last.weights.h5")
     x = np.random.default_rng(1).random((3, 16, 16, 1)).astype("float32")
     np.testing.assert_allclose(first.reconstruct(x), last.reconstruct(x), atol=1e-5)
+
+
+def test_the_chosen_format_holds_only_inside_its_block_and_is_checked():
+    default = networks.conv_layout()
+    other = "channels_first" if default == "channels_last" else "channels_last"
+    with networks.conv_data_format(other):
+        assert networks.conv_layout() == other
+        encoder = networks.conv_encoder((8, 8, 1), 2, filters=(4,))
+    assert networks.conv_layout() == default
+    assert encoder.get_layer("encoder_conv_0").data_format == other
+    decoder = networks.conv_decoder(2, (8, 8, 1), filters=(4,), data_format=other)
+    assert decoder.get_layer("decoder_output").data_format == other
+    assert decoder.output.shape == (None, 8, 8, 1)
+    with pytest.raises(ValueError, match=r"data_format must be one of .*got 'nchw'"):
+        networks.conv_encoder((8, 8, 1), 2, data_format="nchw")
+    with pytest.raises(ValueError, match="data_format must be one of"), \
+            networks.conv_data_format("NHWC"):
+        pass
