@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"  # unless $KERASAE_DATA_DIR says otherwise
 PRESETS = ("vae_mnist", "iwae_mnist", "conv_ae_mnist", "beta_vae_celeba")
 # trained on dynamically binarised digits
-BINARISED = tuple(n for n in PRESETS if n in RECIPES and RECIPES[n].data is binarized_mnist)
+BINARISED = tuple(n for n in PRESETS if RECIPES[n].data is binarized_mnist)
 N_COMPONENTS, SEED, N_SAMPLES = 10, 0, 5000
 
 

@@ -24,7 +24,7 @@ from huggingface_hub import constants
 import kerasae
 from kerasae.data import shipped_sample
 from kerasae.hub import HubUnavailableError, IntegrityError, registry, resolve, zoo
-from kerasae.hub.preset import METADATA, PRESET_FILES, SAMPLER, WEIGHTS
+from kerasae.hub.preset import METADATA, OPTIONAL_FILES, PRESET_FILES, SAMPLER, WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = registry.bundled_root()
@@ -92,7 +92,7 @@ def test_registry_matches_the_bundled_metadata():
         assert dict(shipped[name].files) == dict(entry.files), (
             f"{name}: registry is stale; run python scripts/publish.py --sync-registry")
         assert shipped[name].size == entry.size
-        assert set(PRESET_FILES) <= set(entry.files) <= {*PRESET_FILES, SAMPLER}
+        assert set(PRESET_FILES) <= set(entry.files) <= {*PRESET_FILES, *OPTIONAL_FILES}
         meta = json.loads((BUNDLED / name / METADATA).read_text())
         assert {k: entry.files[k] for k in meta["files"]} == meta["files"]
         if shipped[name].revision is not None:  # published: a commit hash, with its repo

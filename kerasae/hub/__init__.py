@@ -26,6 +26,7 @@ _PUBLIC = {
     "read_metadata": "kerasae.hub._meta",
     "resolve": "kerasae.hub.registry",
     "save_preset": "kerasae.hub.preset",
+    "set_preset_pictures": "kerasae.hub.preset",
     "set_preset_sampler": "kerasae.hub.preset",
     "update_metadata": "kerasae.hub.preset",
 }

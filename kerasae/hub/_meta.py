@@ -23,7 +23,9 @@ PRESET_FILES = (CONFIG, WEIGHTS, CARD, METADATA)
 # The files metadata.json lists with their sha256 (it cannot list its own).
 HASHED_FILES = (CONFIG, WEIGHTS, CARD)
 SAMPLER = "sampler.npz"
-OPTIONAL_FILES = (SAMPLER,)  # listed in metadata "files" (with its sha256) when present
+# the model card's pictures (scripts/card_pictures.py), captioned in metadata "pictures"
+PICTURES = ("samples_prior.png", "samples_gmm.png", "reconstructions.png", "traversals.png")
+OPTIONAL_FILES = (SAMPLER, *PICTURES)  # listed in metadata "files" (with sha256) when present
 PRESET_HINT = ("Nothing was changed on disk; fetch the preset again (for hf:// handles: "
                "huggingface_hub's force_download=True).")
 
@@ -93,6 +95,7 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "input_spec": (dict,), "dataset": (dict, type(None)), "training": (dict, type(None)),
     "tags": (list,), "lineage": (list,), "latent_dim": (int, type(None)),
     "description": (str,), "notes": (str,), "licence": (str,), "licence_id": (str,),
+    "pictures": (dict,),
 }
 
 
@@ -120,11 +123,15 @@ def check_metadata(meta: Any, where: str, error: type[ValueError]) -> None:
             raise error(f"{where}: field {field!r} must be {names}; got {value!r:.80}.")
     if isinstance(writer, str) and _version_pair(writer) is None:
         raise error(f"{where}: kerasae_version must look like '1.2.3'; got {writer!r:.80}.")
-    for field, value_type in (("metrics", dict), ("files", str)):
+    for field, value_type in (("metrics", dict), ("files", str), ("pictures", str)):
         for key, value in (meta.get(field) or {}).items():
             if not isinstance(value, value_type):
                 raise error(f"{where}: {field}[{key!r}] must be a {value_type.__name__}; got "
                             f"{value!r:.80}.")
+    unknown = sorted(set(meta.get("pictures") or {}) - set(PICTURES))
+    if unknown:
+        raise error(f"{where}: pictures are captioned by file name, one of {PICTURES}; got "
+                    f"{unknown}.")
     if not all(isinstance(tag, str) for tag in meta.get("tags", [])):
         raise error(f"{where}: tags must be a list of strings; got {meta['tags']!r:.80}.")
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kerasae.hub._meta import PICTURES
+
 # kerasae dataset names -> Hugging Face Hub dataset ids, only those known to exist.
 HUB_DATASETS = {"mnist": "ylecun/mnist", "mnist_sample": "ylecun/mnist"}
 
@@ -83,6 +85,7 @@ def model_card(meta: dict[str, Any]) -> str:
     if meta.get("description"):
         lines += [meta["description"], ""]
     lines += _use(meta, name, shape) + _finetuning(meta, name) + _metrics(meta)
+    lines += _pictures(meta)
     if meta.get("notes"):
         lines += ["## Notes", "", meta["notes"], ""]
     lines += _provenance(meta)
@@ -112,6 +115,20 @@ def _use(meta: dict[str, Any], name: str, shape: list) -> list[str]:
         "",
         *_sampler(meta),
     ]
+
+
+def _pictures(meta: dict[str, Any]) -> list[str]:
+    """The pictures drawn from these weights (scripts/card_pictures.py), each under its
+    caption; the Hub shows them from the same repository."""
+    pictures = meta.get("pictures") or {}
+    if not pictures:
+        return []
+    lines = ["## Pictures", ""]
+    for file in PICTURES:  # in this order, however metadata.json sorts its keys
+        if file in pictures:
+            alt = file.removesuffix(".png").replace("_", " ")
+            lines += [pictures[file], "", f"![{alt}]({file})", ""]
+    return lines
 
 
 def _sampler(meta: dict[str, Any]) -> list[str]:

@@ -1,5 +1,6 @@
 """The preset folder: config.json, model.weights.h5, README.md (model card), metadata.json,
-and sampler.npz when the model has a fitted code sampler (kerasae.samplers).
+sampler.npz when the model has a fitted code sampler (kerasae.samplers), and the card's
+pictures (PNG files named in PICTURES) when they were drawn.
 
 The same folder is bundled in `weights/`, shipped inside the wheel and uploaded to the Hub.
 Loading never unpickles: the config is JSON deserialised with Keras' safe_mode on and the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from kerasae.hub._meta import (  # noqa: F401 (the preset layout, also imported 
     HASHED_FILES,
     METADATA,
     OPTIONAL_FILES,
+    PICTURES,
     PRESET_FILES,
     SAMPLER,
     WEIGHTS,
@@ -45,6 +48,7 @@ from kerasae.variants import upgrade
 
 _KEEP = object()
 DATE_FORMAT = "%Y-%m-%d@%H:%M:%S"  # KerasHub's `date_saved`, UTC
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def save_preset(model: keras.Model, directory: str | os.PathLike,
@@ -103,8 +107,8 @@ def config_text(model: keras.Model) -> str:
 
 
 def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> None:
-    """sampler.npz (when there is a sampler), the card, then metadata.json listing the sha256
-    of every other file."""
+    """sampler.npz (when there is a sampler), the card (showing the pictures already in `tmp`
+    with their captions), then metadata.json listing the sha256 of every other file."""
     names = list(HASHED_FILES)
     if sampler is not None:
         (tmp / SAMPLER).write_bytes(sampler.to_bytes())
@@ -112,6 +116,11 @@ def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> N
         meta["sampler"] = {"kind": sampler.kind, "n_components": sampler.n_components}
     else:
         meta.pop("sampler", None)
+    captions = meta.pop("pictures", None) or {}
+    shown = {name: captions.get(name, "") for name in PICTURES if (tmp / name).is_file()}
+    if shown:
+        meta["pictures"] = shown
+        names += list(shown)
     (tmp / CARD).write_text(model_card(meta))
     meta["files"] = {name: sha256(tmp / name) for name in names}
     (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -165,8 +174,34 @@ def set_preset_sampler(directory: str | os.PathLike, sampler: Any,
     return _rewrite(directory, fields, sampler)
 
 
-def _rewrite(directory: str | os.PathLike, fields: dict[str, Any], sampler: Any
-             ) -> dict[str, Any]:
+def set_preset_pictures(directory: str | os.PathLike,
+                        pictures: Mapping[str, tuple[str | os.PathLike, str]] | None
+                        ) -> dict[str, Any]:
+    """Replace the model card's pictures, atomically, keeping config.json, the weights and the
+    sampler byte for byte: `pictures` maps a file name of PICTURES to (a PNG file, its
+    caption); None removes them. The card shows them in that order with their captions, and
+    metadata.json lists their sha256 like every other file."""
+    chosen: dict[str, tuple[Path, str]] = {}
+    for name, entry in (pictures or {}).items():
+        if name not in PICTURES:
+            raise ValueError(f"a card picture is named one of {PICTURES}; got {name!r}.")
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str)
+                and entry[1].strip()):
+            raise ValueError(f"pictures[{name!r}] must be (path of a PNG file, caption); got "
+                             f"{entry!r:.120}.")
+        source = Path(entry[0])
+        with open(source, "rb") as handle:  # a missing file raises FileNotFoundError naming it
+            head = handle.read(len(PNG_SIGNATURE))
+        if head != PNG_SIGNATURE:
+            raise ValueError(f"pictures[{name!r}]: {source} is not a PNG file (it starts with "
+                             f"{head!r}).")
+        chosen[name] = (source, entry[1].strip())
+    return _rewrite(directory, {}, _KEEP, chosen)
+
+
+
+def _rewrite(directory: str | os.PathLike, fields: dict[str, Any], sampler: Any,
+             pictures: Any = _KEEP) -> dict[str, Any]:
     import shutil
 
     directory = Path(directory)
@@ -176,9 +211,16 @@ def _rewrite(directory: str | os.PathLike, fields: dict[str, Any], sampler: Any
         sampler = read_sampler(directory, meta)
     meta.update(_user_metadata(fields))
     check_metadata(meta, "the fields given", ValueError)
+    if pictures is _KEEP:
+        pictures = {name: (directory / name, caption)
+                    for name, caption in (meta.get("pictures") or {}).items()
+                    if name in meta["files"]}
+    meta["pictures"] = {name: caption for name, (_, caption) in pictures.items()}
     with atomic_directory(directory, is_preset, False, "preset") as tmp:
         for name in (CONFIG, WEIGHTS):
             shutil.copy2(directory / name, tmp / name)
+        for name, (source, _) in pictures.items():
+            shutil.copyfile(source, tmp / name)
         _write_card_and_metadata(tmp, meta, sampler)
     return meta
 

@@ -77,6 +77,9 @@ class Recipe:
     # a bundled preset whose encoder and decoder weights start the training: a second stage
     # that continues another preset's training under another objective
     init_from: str | None = None
+    # what a person saw each row of the card's traversal picture change (scripts/
+    # card_pictures.py draws it from these weights; rewrite it when the weights change)
+    traversal_notes: str = ""
 
     def optimizer_settings(self) -> dict[str, Any]:
         """Adam's settings that differ from plain Adam (the fields' defaults; none for most
@@ -540,11 +543,20 @@ RECIPES: dict[str, Recipe] = {
         licence_name="celeba-non-commercial-research",
         licence_link="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
         center_crop=148 / 178,  # CelebA's protocol: a centred 148-pixel square of 178 x 218
+        traversal_notes="z2 darkens skin and hair together (fair to dark); z19 takes the hair "
+        "from long, fair and swept to one side to short and dark; z21 lights the forehead and "
+        "the top of the head; z25 turns the skin from pale to orange-tan and the background "
+        "bluer; z18 takes the face from brightly lit to shaded; z10 changes the hair from "
+        "blond to dark brown. z9 and z29 change little: the hair's width at the sides, and "
+        "the contrast.",
         description="beta-VAE (beta = 4) on 64 x 64 CelebA faces: four stride-2 convolutions "
         "(32, 32, 64, 64), a 32-dimensional Gaussian latent and a Gaussian decoder with fixed "
         "observation std 0.25. Trained on a 9,995-image subset of CelebA, not the full set, "
         "so its reconstructions and samples are blurry; its traversals change hair colour, "
-        "background, lighting and skin tone.",
+        "background, lighting and skin tone. Draw faces with sampler=\"gmm\": of the 32 "
+        "prior samples in the card's pictures a person recognised about 8 as faces, of the 32 "
+        "GMM samples all 32 (its codes do not fill the N(0, I) prior, whose samples fall "
+        "between faces).",
     ),
     "sparse_ae_natural_patches": Recipe(
         variant="sparse_ae", evaluation="gabor",

@@ -1,0 +1,100 @@
+"""The model card's pictures: PNG files in the preset folder, listed with their sha256, shown in
+the card under their captions, kept by every later rewrite and dropped with new weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from variant_specs import SPECS, vectors
+
+import kerasae
+from kerasae.apps.pictures import sample_grid
+from kerasae.hub import IntegrityError, set_preset_pictures
+from kerasae.hub.preset import METADATA, load_preset
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory):
+    model = kerasae.build("vae", **SPECS["vae"]["kwargs"])
+    model.compile(optimizer="adam")
+    model.fit(vectors(32), epochs=1, verbose=0)
+    return model, kerasae.save_preset(model, tmp_path_factory.mktemp("p") / "vae_preset")
+
+
+@pytest.fixture
+def png(tmp_path):
+    images = np.random.default_rng(0).random((4, 8, 8, 1))
+    return sample_grid(images, tmp_path / "grid.png", columns=4, dpi=20)
+
+
+def test_pictures_are_listed_shown_kept_and_removed(preset, png, tmp_path):
+    model, folder = preset
+    weights = (folder / "model.weights.h5").read_bytes()
+    set_preset_pictures(folder, {"traversals.png": (png, "z0 moves the blob."),
+                                 "samples_prior.png": (png, "Prior samples.")})
+    meta = json.loads((folder / METADATA).read_text())
+    assert {"traversals.png", "samples_prior.png"} <= set(meta["files"])
+    assert meta["pictures"] == {"samples_prior.png": "Prior samples.",
+                                "traversals.png": "z0 moves the blob."}
+    card = (folder / "README.md").read_text()
+    assert "## Pictures" in card
+    assert card.index("![samples prior](samples_prior.png)") < card.index(
+        "![traversals](traversals.png)")
+    assert "z0 moves the blob." in card
+    load_preset(folder)  # their sha256 are checked with every other file
+    kerasae.hub.update_metadata(folder, notes="checked")
+    assert (folder / "traversals.png").read_bytes() == open(png, "rb").read()
+    assert "z0 moves the blob." in (folder / "README.md").read_text()
+    set_preset_pictures(folder, None)
+    meta = json.loads((folder / METADATA).read_text())
+    assert "pictures" not in meta and not (folder / "traversals.png").exists()
+    assert "## Pictures" not in (folder / "README.md").read_text()
+    assert (folder / "model.weights.h5").read_bytes() == weights
+
+
+def test_new_weights_saved_over_a_preset_drop_its_pictures(preset, png):
+    model, folder = preset
+    set_preset_pictures(folder, {"samples_prior.png": (png, "Prior samples.")})
+    meta = kerasae.hub.read_metadata(folder)
+    kerasae.save_preset(model, folder, metadata={"pictures": meta["pictures"]})
+    assert "pictures" not in kerasae.hub.read_metadata(folder)
+    assert not (folder / "samples_prior.png").exists()
+
+
+def test_a_tampered_picture_is_refused_naming_it(preset, png):
+    _, folder = preset
+    set_preset_pictures(folder, {"reconstructions.png": (png, "Inputs and reconstructions.")})
+    with open(folder / "reconstructions.png", "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(IntegrityError, match="reconstructions.png"):
+        load_preset(folder)
+    (folder / "reconstructions.png").write_bytes(open(png, "rb").read())
+    set_preset_pictures(folder, None)
+
+
+@pytest.mark.parametrize("pictures, message", [
+    ({"faces.png": ("PNG", "x")}, r"named one of \('samples_prior.png'"),
+    ({"traversals.png": ("PNG", "")}, r"must be \(path of a PNG file, caption\)"),
+    ({"traversals.png": "PNG"}, r"must be \(path of a PNG file, caption\)"),
+    ({"traversals.png": ("JPEG", "z0")}, "is not a PNG file"),
+])
+def test_bad_pictures_are_refused_and_the_preset_is_unchanged(preset, png, tmp_path, pictures,
+                                                              message):
+    _, folder = preset
+    jpeg = tmp_path / "photo.jpg"
+    jpeg.write_bytes(b"\xff\xd8\xff\xe0 a JPEG")
+    pictures = {name: tuple(str(png) if part == "PNG" else str(jpeg) if part == "JPEG"
+                            else part for part in entry) if isinstance(entry, tuple)
+                else entry for name, entry in pictures.items()}
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(ValueError, match=message):
+        set_preset_pictures(folder, pictures)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_metadata_naming_an_unknown_picture_is_refused(preset, tmp_path):
+    _, folder = preset
+    with pytest.raises(ValueError, match="pictures are captioned by file name"):
+        kerasae.hub.update_metadata(folder, pictures={"faces.png": "x"})
