@@ -44,17 +44,21 @@ def training_section(results: dict[str, dict | str], pythae: dict | str | None,
         rows = [[case, *stats_cells(s), r["steps"][case]]
                 for case, s in r["samples_per_s"].items()]
         out.append(table(["case", "samples/s median", "IQR", "min - max", "steps/repeat"], rows))
+    references = [name for r in results.values() if isinstance(r, dict)
+                  for name in r["ratios"]]
+    references = list(dict.fromkeys(references))  # JAX's process adds "kerasae / JAX loop"
     ratio_rows = []
     for backend, r in results.items():
         if isinstance(r, dict):
             ratio_rows.append([backend] + [
-                f"**{num(s['median'])}** ({num(s['q1'])} - {num(s['q3'])})"
-                for s in r["ratios"].values()])
+                f"**{num(r['ratios'][ref]['median'])}** ({num(r['ratios'][ref]['q1'])} - "
+                f"{num(r['ratios'][ref]['q3'])})" if ref in r["ratios"] else ""
+                for ref in references])
     if ratio_rows:
         out.append("Ratios of samples/s, median of the per-round ratios (IQR); > 1 means kerasae "
                    "is faster:\n")
-        out.append(table(["Keras backend", "kerasae fit / TF loop", "kerasae fit / torch loop"],
-                         ratio_rows))
+        out.append(table(["Keras backend", *(ref.replace("kerasae /", "kerasae fit /")
+                                             for ref in references)], ratio_rows))
     out.append("\n**pythae** (" + pythae_note + ")\n")
     if isinstance(pythae, dict):
         out.append(f"pythae {pythae['pythae_version']}, torch {pythae['torch_version']} "

@@ -1,5 +1,6 @@
 """Section 1: training throughput of the canonical conv VAE, kerasae `fit` against hand-written
-TensorFlow and PyTorch loops of the same network, interleaved in one process per Keras backend.
+TensorFlow and PyTorch loops of the same network (and, on JAX, a hand-written JAX loop),
+interleaved in one process per Keras backend.
 
     KERAS_BACKEND=jax python -m benchmarks.training --repeats 5 --target-s 10
 
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> dict:
     tf_loop, torch_loop = TFLoop(x, b, **spec["loop"]), TorchLoop(x, b, **spec["loop"])
     runs = {"kerasae fit": _fit_case(model, x, b), "TF loop": tf_loop.train,
             "torch loop": torch_loop.train}
+    loops = {"TF loop": tf_loop, "torch loop": torch_loop}
+    if keras.backend.backend() == "jax":  # the floor XLA gives this net, without Keras
+        from benchmarks.networks_jax import JaxLoop
+
+        loops["JAX loop"] = JaxLoop(x, b, **spec["loop"])
+        runs["JAX loop"] = loops["JAX loop"].train
     steps = {name: _calibrated(run, args.warm_steps, args.target_s, args.min_steps,
                                args.max_steps) for name, run in runs.items()}
     cases = {name: (lambda r=run, s=steps[name]: r(s)) for name, run in runs.items()}
@@ -61,13 +68,12 @@ def main(argv: list[str] | None = None) -> dict:
         "batch_size": b,
         "steps": steps,
         "params": {"kerasae": common.trainable_count(model),
-                   "TF loop": tf_loop.net.count_params(),
-                   "torch loop": torch_loop.net.count_params()},
+                   **{name: loop.net.count_params() for name, loop in loops.items()}},
         "samples_per_s": {k: timing.summarize(v).as_dict() for k, v in samples.items()},
         "ratios": {
             f"kerasae / {ref}": timing.summarize(
                 timing.paired_ratios(samples["kerasae fit"], samples[ref])).as_dict()
-            for ref in ("TF loop", "torch loop")
+            for ref in loops
         },
         "raw_samples_per_s": samples,
     }

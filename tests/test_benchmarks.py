@@ -1,7 +1,7 @@
 """The benchmark harness (benchmarks/) is importable and its references are sound: the
-hand-written TF and torch conv VAEs match kerasae's parameter for parameter and train, and the
-FLOP counter gives known values. No timing is asserted. Works on every KERAS_BACKEND (the hand
-nets always use TensorFlow and torch directly)."""
+hand-written TF, torch and JAX conv VAEs match kerasae's parameter for parameter and train, and
+the FLOP counter gives known values. No timing is asserted. Works on every KERAS_BACKEND (the
+hand nets always use TensorFlow, torch and JAX directly)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import common, flops, networks_tf, networks_torch, report, timing  # noqa: E402
+from benchmarks import (  # noqa: E402
+    common,
+    flops,
+    networks_jax,
+    networks_tf,
+    networks_torch,
+    report,
+    timing,
+)
 
 CONV_VAE_PARAMS = 228_193  # 119,200 encoder + 108,993 decoder
 
@@ -31,6 +39,7 @@ def test_hand_written_networks_match_kerasae_parameter_count():
     assert common.trainable_count(model) == CONV_VAE_PARAMS
     assert networks_tf.TFConvVAE(**_net_kwargs()).count_params() == CONV_VAE_PARAMS
     assert networks_torch.TorchConvVAE(**_net_kwargs()).count_params() == CONV_VAE_PARAMS
+    assert networks_jax.JaxConvVAE(**_net_kwargs()).count_params() == CONV_VAE_PARAMS
 
 
 def test_64x64_benchmark_net_is_the_dsprites_presets_net_in_every_implementation():
@@ -48,6 +57,7 @@ def test_64x64_benchmark_net_is_the_dsprites_presets_net_in_every_implementation
     assert count == 198_613
     assert networks_tf.TFConvVAE(**loop).count_params() == count
     assert networks_torch.TorchConvVAE(**loop).count_params() == count
+    assert networks_jax.JaxConvVAE(**loop).count_params() == count
     assert common.net_images("64", 3).shape == (3, 64, 64, 1)
 
 
@@ -100,6 +110,27 @@ def test_torch_training_step_reduces_the_loss(batch):
     before = loss()
     loop.step(x)
     assert np.isfinite(before) and loss() < before
+
+
+def test_jax_training_step_reduces_the_loss_and_matches_the_tf_net(batch):
+    """The JAX loop's net starts from the same Glorot draws as the TF net, and one Adam step
+    lowers its loss (the same noise before and after)."""
+    import jax
+
+    loop = networks_jax.JaxLoop(batch, batch_size=len(batch), seed=0, **{
+        k: v for k, v in _net_kwargs().items() if k != "input_shape"})
+    net = loop.net
+    key = jax.random.key(1)
+    tf_net = networks_tf.TFConvVAE(**_net_kwargs(), seed=0)
+    tf_leaves = [v.numpy() for v in tf_net.params]
+    jax_leaves = [np.asarray(p) for p in jax.tree.leaves(net.state[0])]
+    assert sorted(a.size for a in tf_leaves) == sorted(a.size for a in jax_leaves)
+    np.testing.assert_allclose(np.sort(np.concatenate([a.ravel() for a in tf_leaves])),
+                               np.sort(np.concatenate([a.ravel() for a in jax_leaves])))
+    before = float(net.loss(net.state[0], loop.data, key))
+    loop.train(1)
+    after = float(net.loss(net.state[0], loop.data, key))
+    assert np.isfinite(before) and after < before
 
 
 def test_flop_counter_single_dense_layer():
@@ -179,3 +210,26 @@ def test_guard_cost_is_measured_on_a_trained_model_and_reported():
     row = {"guard_ms_per_epoch": 2.5, "guard_share_of_epoch": 0.0004}
     assert report._guard_cell(row) == "2.50 (0.040%)"
     assert report._guard_cell({}) == "-"  # older runs kept in RESULTS.md have no guard column
+
+
+def test_training_report_gives_each_reference_loop_its_column():
+    """The JAX process also times a hand-written JAX loop: its ratio gets its own column, left
+    blank for backends that did not run it."""
+    stats = {"median": 1.0, "q1": 0.9, "q3": 1.1, "min": 0.8, "max": 1.2}
+
+    def result(refs):
+        return {"batch_size": 8, "params": {"kerasae": 1}, "steps": {"kerasae fit": 3},
+                "samples_per_s": {"kerasae fit": stats},
+                "ratios": {f"kerasae / {ref}": dict(stats, median=0.5 + i)
+                           for i, ref in enumerate(refs)}}
+
+    text = report.training_section(
+        {"tensorflow": result(["TF loop", "torch loop"]),
+         "jax": result(["TF loop", "torch loop", "JAX loop"])}, None, "skipped")
+    header = next(line for line in text.splitlines() if line.startswith("| Keras backend"))
+    assert header.split(" | ")[1:] == ["kerasae fit / TF loop", "kerasae fit / torch loop",
+                                       "kerasae fit / JAX loop |"]
+    rows = {line.split(" | ")[0]: line for line in text.splitlines()
+            if line.startswith(("| tensorflow", "| jax"))}
+    assert rows["| jax"].count("**") == 6 and "**2.50**" in rows["| jax"]
+    assert rows["| tensorflow"].count("**") == 4 and rows["| tensorflow"].endswith("|  |")

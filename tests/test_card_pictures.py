@@ -4,6 +4,7 @@ the card under their captions, kept by every later rewrite and dropped with new 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,7 +46,7 @@ def test_pictures_are_listed_shown_kept_and_removed(preset, png, tmp_path):
     assert "z0 moves the blob." in card
     load_preset(folder)  # their sha256 are checked with every other file
     kerasae.hub.update_metadata(folder, notes="checked")
-    assert (folder / "traversals.png").read_bytes() == open(png, "rb").read()
+    assert (folder / "traversals.png").read_bytes() == Path(png).read_bytes()
     assert "z0 moves the blob." in (folder / "README.md").read_text()
     set_preset_pictures(folder, None)
     meta = json.loads((folder / METADATA).read_text())
@@ -70,7 +71,7 @@ def test_a_tampered_picture_is_refused_naming_it(preset, png):
         handle.write(b"\0")
     with pytest.raises(IntegrityError, match="reconstructions.png"):
         load_preset(folder)
-    (folder / "reconstructions.png").write_bytes(open(png, "rb").read())
+    (folder / "reconstructions.png").write_bytes(Path(png).read_bytes())
     set_preset_pictures(folder, None)
 
 
