@@ -99,3 +99,27 @@ def test_metadata_naming_an_unknown_picture_is_refused(preset, tmp_path):
     _, folder = preset
     with pytest.raises(ValueError, match="pictures are captioned by file name"):
         kerasae.hub.update_metadata(folder, pictures={"faces.png": "x"})
+
+
+def test_card_pictures_script_draws_every_picture_with_its_caption(tmp_path):
+    """scripts/card_pictures.py's drawing on a small image VAE with a GMM sampler: four PNGs,
+    the same bytes when drawn again, and the recipe's traversal notes in the caption."""
+    from project_scripts import load_script
+
+    from kerasae.presets import RECIPES
+    from kerasae.samplers import fit_gmm
+
+    script = load_script("card_pictures")
+    model = kerasae.build("vae", input_shape=(8, 8, 1), latent_dim=3, architecture="conv",
+                          filters=(4,), seed=0)
+    x = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
+    model.set_sampler(fit_gmm(model.encode(x), n_components=2, seed=0))
+    first = script.draw("beta_vae_dsprites", model, x, tmp_path / "a")
+    assert list(first) == ["samples_prior.png", "samples_gmm.png", "reconstructions.png",
+                           "traversals.png"]
+    assert RECIPES["beta_vae_dsprites"].traversal_notes in first["traversals.png"][1]
+    assert 'sampler="gmm"' in first["samples_gmm.png"][1]
+    second = script.draw("beta_vae_dsprites", model, x, tmp_path / "b")
+    for name, (path, _) in first.items():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.read_bytes() == second[name][0].read_bytes()

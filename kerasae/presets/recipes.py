@@ -503,6 +503,11 @@ RECIPES: dict[str, Recipe] = {
         preprocessing="binary 64 x 64 sprites as float32 {0, 1}, shape (N, 64, 64, 1)",
         epochs=15, batch_size=64, learning_rate=5e-4, sample="dsprites",
         licence="Apache-2.0", licence_id="apache-2.0",
+        traversal_notes="z0 moves the sprite from the top to the bottom while shrinking it to "
+        "nothing and growing it again (vertical position and scale mixed); z8 and z4 move it "
+        "horizontally (z8 in from the right, z4 in from the left), changing its size too; z7 "
+        "mostly grows it; z6, z9, z1 and z3 change nothing (inactive). No dimension changes "
+        "the shape or the orientation: every reconstruction is a round blob.",
         description="beta-VAE (beta = 16) on dSprites: four stride-2 convolutions "
         "(32, 32, 64, 64), 10-dimensional Gaussian latent, Bernoulli decoder, as in Higgins "
         "et al. (2017) but trained for far fewer steps (15,000 x 64 images) on a CPU. A first "
