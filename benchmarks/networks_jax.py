@@ -62,12 +62,14 @@ class JaxConvVAE:
         self.h0, self.w0 = input_shape[0] // scale, input_shape[1] // scale
         self.f_last = filters[-1]
         self.lr = learning_rate
-        self.params = jax.tree.map(jax.numpy.asarray, init_params(
+        params = jax.tree.map(jax.numpy.asarray, init_params(
             input_shape, latent_dim, filters, kernel_size, seed))
-        def zeros():
-            return jax.tree.map(jax.numpy.zeros_like, self.params)
 
-        self.state = (self.params, zeros(), zeros(), jax.numpy.zeros(()), jax.random.key(seed))
+        def zeros():
+            return jax.tree.map(jax.numpy.zeros_like, params)
+
+        # (parameters, Adam's m and v, step, noise key); the jitted step donates and replaces it
+        self.state = (params, zeros(), zeros(), jax.numpy.zeros(()), jax.random.key(seed))
         self.train_step = jax.jit(self._train_step, donate_argnums=0)
 
     def count_params(self) -> int:
@@ -76,6 +78,14 @@ class JaxConvVAE:
         return int(sum(np.prod(p.shape) for p in jax.tree.leaves(self.state[0])))
 
     def loss(self, params, x, key):
+        """Negative ELBO (nats, batch mean) with one reparameterised sample drawn from `key`."""
+        import jax
+
+        return self.loss_with_noise(params, x, jax.random.normal(
+            key, (len(x), params["mean"][0].shape[1])))
+
+    def loss_with_noise(self, params, x, eps):
+        """The same with the standard normal draw `eps` given (zeros: the posterior mean)."""
         import jax
         import jax.numpy as jnp
 
@@ -89,7 +99,7 @@ class JaxConvVAE:
         mean = h @ params["mean"][0] + params["mean"][1]
         raw = h @ params["log_var"][0] + params["log_var"][1]
         log_var = LOG_VAR_BOUND * jnp.tanh(raw / LOG_VAR_BOUND)
-        z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape)
+        z = mean + jnp.exp(0.5 * log_var) * eps
         h = jax.nn.relu(z @ params["project"][0] + params["project"][1])
         h = h.reshape(len(x), self.h0, self.w0, self.f_last)
         for kernel, bias in params["dec"]:

@@ -101,10 +101,11 @@ class TFConvVAE(tf.Module):
             h = tf.nn.relu(tf.nn.conv2d_transpose(h, kernel, out_shape, 2, "SAME") + bias)
         return tf.nn.conv2d(h, self.out_w, 1, "SAME") + self.out_b
 
-    def loss(self, x):
-        """Negative ELBO (nats, batch mean) with one reparameterised sample."""
+    def loss(self, x, eps=None):
+        """Negative ELBO (nats, batch mean) with one reparameterised sample (`eps`, the standard
+        normal draw, when given: zeros give the posterior mean)."""
         mean, log_var = self.encode(x)
-        eps = self.noise.normal(tf.shape(mean))
+        eps = self.noise.normal(tf.shape(mean)) if eps is None else eps
         logits = self.decode(mean + tf.exp(0.5 * log_var) * eps)
         recon = tf.reduce_mean(tf.reduce_sum(tf.nn.softplus(logits) - x * logits, [1, 2, 3]))
         kl = tf.reduce_sum(tf.reduce_mean(

@@ -16,6 +16,7 @@ Seeds are fixed, so a rerun on the same backend and library versions draws the s
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
@@ -33,9 +34,14 @@ SEED, SAMPLES, COLUMNS, TEST_IMAGE, SPAN, DIMS = 0, 32, 8, 0, 3.0, 8
 DPI = 72  # a 0.9-inch cell is then about 64 pixels: the images at their own size
 
 
-def draw(name: str, model, x_test: np.ndarray, out: Path) -> dict[str, tuple[Path, str]]:
+HELD_OUT = "held-out test images"
+
+
+def draw(name: str, model, x_test: np.ndarray, out: Path, images: str = HELD_OUT
+         ) -> dict[str, tuple[Path, str]]:
     """The card's pictures of `model` in `out` (made if missing): {file name: (path,
-    caption)}."""
+    caption)}; `images` says what x_test is. Refuses traversal notes (the recipe's) that name
+    a dimension the picture does not show: they were written for other weights."""
     out.mkdir(parents=True, exist_ok=True)
     pictures: dict[str, tuple[Path, str]] = {}
     samplers = {"prior": "z ~ N(0, I), the prior"}
@@ -51,7 +57,7 @@ def draw(name: str, model, x_test: np.ndarray, out: Path) -> dict[str, tuple[Pat
     path = reconstruction_grid(model, x_test[:COLUMNS], out / "reconstructions.png",
                                n=COLUMNS, dpi=DPI)
     pictures["reconstructions.png"] = (
-        Path(path), f"The first {COLUMNS} held-out test images (top) and their "
+        Path(path), f"The first {COLUMNS} {images} (top) and their "
         "reconstructions from the posterior mean (bottom).")
     image = x_test[TEST_IMAGE]
     dims = informative_dims(model, image[None])[:DIMS]
@@ -59,21 +65,29 @@ def draw(name: str, model, x_test: np.ndarray, out: Path) -> dict[str, tuple[Pat
     path = traversal_grid(grid, out / "traversals.png", row_labels=[f"z{d}" for d in dims],
                           dpi=DPI)
     seen = RECIPES[name].traversal_notes if name in RECIPES else ""
+    named = {int(d) for d in re.findall(r"\bz(\d+)\b", seen)}
+    if not named <= {int(d) for d in dims}:
+        raise SystemExit(
+            f"{name}: its recipe's traversal_notes name {sorted(named - set(map(int, dims)))}, "
+            f"which traversals.png (dimensions {[int(d) for d in dims]}) does not show: they "
+            "describe other weights. Look at the new picture (--dry-run) and rewrite them.")
     pictures["traversals.png"] = (
-        Path(path), f"Latent traversal of test image {TEST_IMAGE}: each row sweeps one of its "
+        Path(path), f"Latent traversal of the first of those images: each row sweeps one of its "
         f"{len(dims)} most informative dimensions (largest KL first) from -{SPAN:g} to "
         f"{SPAN:g}, the others held at its code." + (f" What a person saw change: {seen}"
                                                      if seen else ""))
     return pictures
 
 
-def test_images(name: str) -> np.ndarray:
-    """Held-out images of the preset's recipe (its data's `test["x"]`; dSprites has no split:
-    a fixed draw of its rendered images, seed 3, apart from the recipe's seeds 0 and 1)."""
+def test_images(name: str) -> tuple[np.ndarray, str]:
+    """Images of the preset's recipe to draw, and what they are: its held-out `test["x"]`, or
+    for dSprites (no split; training streams draws from every image) a fixed draw, seed 3."""
     test = RECIPES[name].data().test
     if "dataset" in test:
-        return test["dataset"].sample(COLUMNS, seed=3).images[..., None].astype("float32")
-    return np.asarray(test["x"])
+        images = test["dataset"].sample(COLUMNS, seed=3).images[..., None].astype("float32")
+        return images, ("dSprites images (a fixed draw, seed 3; dSprites has no held-out split "
+                        "and training streams draws from all of it)")
+    return np.asarray(test["x"]), HELD_OUT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,14 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         folder = ROOT / "weights" / name
         model = kerasae.hub.load_preset(folder, compile=False)
-        x_test = test_images(name)
+        x_test, images = test_images(name)
         if args.dry_run:
             out = ROOT / "outputs" / "card_pictures" / name
-            draw(name, model, x_test, out)
+            draw(name, model, x_test, out, images)
             print(f"{name}: pictures in {out}")
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            pictures = draw(name, model, x_test, Path(tmp))
+            pictures = draw(name, model, x_test, Path(tmp), images)
             set_preset_pictures(folder, pictures)
         print(f"{name}: {', '.join(pictures)} written into {folder}")
     return 0

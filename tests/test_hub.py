@@ -31,7 +31,16 @@ import kerasae.hub.preset as preset_module
 import kerasae.hub.registry as registry_module
 from kerasae.hub import IntegrityError, load_preset, read_metadata, resolve, save_preset, zoo
 from kerasae.hub.integrity import sha256, verify_files
-from kerasae.hub.preset import CARD, CONFIG, FORMAT_VERSION, METADATA, PRESET_FILES, WEIGHTS
+from kerasae.hub.preset import (
+    CARD,
+    CONFIG,
+    FORMAT_VERSION,
+    METADATA,
+    OPTIONAL_FILES,
+    PICTURES,
+    PRESET_FILES,
+    WEIGHTS,
+)
 from kerasae.hub.remote import parse_handle
 
 BACKEND = keras.backend.backend()
@@ -779,10 +788,26 @@ def test_push_folder(fake_hub, ae_copy):
     assert upload["commit_message"] == "msg"
     assert Path(upload["folder_path"]) == ae_copy
     assert sorted(upload["allow_patterns"]) == sorted(PRESET_FILES)
+    # a sampler or card picture left on the Hub from an earlier push would be refused on load
+    assert sorted(upload["delete_patterns"]) == sorted([*OPTIONAL_FILES, *PICTURES])
     assert file_bytes(fake_hub.uploaded()) == {
         k: v for k, v in file_bytes(ae_copy).items() if k in PRESET_FILES}
     for _, kwargs in fake_hub.calls:
         assert "token" not in kwargs
+
+
+def test_push_uploads_the_card_pictures_and_keeps_them_off_the_delete_list(fake_hub, ae_copy,
+                                                                           tmp_path):
+    from kerasae.apps.pictures import sample_grid
+
+    png = sample_grid(np.zeros((2, 4, 4, 1)), tmp_path / "grid.png", columns=2, dpi=10)
+    kerasae.hub.set_preset_pictures(ae_copy, {"traversals.png": (png, "Sweeps.")})
+    kerasae.push(ae_copy, "hf://org/repo")
+    (upload,) = fake_hub.named("upload_folder")
+    assert "traversals.png" in upload["allow_patterns"]
+    assert "traversals.png" not in upload["delete_patterns"]
+    assert "reconstructions.png" in upload["delete_patterns"]
+    assert "traversals.png" in file_bytes(fake_hub.uploaded())
 
 
 def test_push_model_to_a_branch(fake_hub, tmp_path):

@@ -23,9 +23,11 @@ PRESET_FILES = (CONFIG, WEIGHTS, CARD, METADATA)
 # The files metadata.json lists with their sha256 (it cannot list its own).
 HASHED_FILES = (CONFIG, WEIGHTS, CARD)
 SAMPLER = "sampler.npz"
-# the model card's pictures (scripts/card_pictures.py), captioned in metadata "pictures"
+OPTIONAL_FILES = (SAMPLER,)  # listed in metadata "files" (with its sha256) when present
+# The model card's pictures (scripts/card_pictures.py): listed in metadata "pictures" with
+# their caption and sha256, not in "files", since loading the model never needs them (a
+# download skips them, and a folder without them loads).
 PICTURES = ("samples_prior.png", "samples_gmm.png", "reconstructions.png", "traversals.png")
-OPTIONAL_FILES = (SAMPLER, *PICTURES)  # listed in metadata "files" (with sha256) when present
 PRESET_HINT = ("Nothing was changed on disk; fetch the preset again (for hf:// handles: "
                "huggingface_hub's force_download=True).")
 
@@ -60,7 +62,7 @@ def verify_files(directory: Path, expected: dict[str, str]) -> None:
 
 def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
     """Every preset file must be listed with its sha256 and match it, and no unlisted optional
-    file may lie beside them."""
+    file may lie beside them; the card's pictures that are present must match theirs."""
     files = check_file_list(meta.get("files"), HASHED_FILES, str(directory / METADATA))
     for name in OPTIONAL_FILES:
         if name not in files and ((directory / name).exists() or (directory / name).is_symlink()):
@@ -69,6 +71,8 @@ def verify_preset(directory: Path, meta: dict[str, Any]) -> None:
                 "it cannot be trusted; remove it or save the preset again."
             )
     verify_files(directory, files)
+    verify_files(directory, {name: entry["sha256"] for name, entry in
+                             (meta.get("pictures") or {}).items() if (directory / name).exists()})
 
 
 def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
@@ -123,15 +127,17 @@ def check_metadata(meta: Any, where: str, error: type[ValueError]) -> None:
             raise error(f"{where}: field {field!r} must be {names}; got {value!r:.80}.")
     if isinstance(writer, str) and _version_pair(writer) is None:
         raise error(f"{where}: kerasae_version must look like '1.2.3'; got {writer!r:.80}.")
-    for field, value_type in (("metrics", dict), ("files", str), ("pictures", str)):
+    for field, value_type in (("metrics", dict), ("files", str), ("pictures", dict)):
         for key, value in (meta.get(field) or {}).items():
             if not isinstance(value, value_type):
                 raise error(f"{where}: {field}[{key!r}] must be a {value_type.__name__}; got "
                             f"{value!r:.80}.")
-    unknown = sorted(set(meta.get("pictures") or {}) - set(PICTURES))
-    if unknown:
-        raise error(f"{where}: pictures are captioned by file name, one of {PICTURES}; got "
-                    f"{unknown}.")
+    for name, entry in (meta.get("pictures") or {}).items():
+        if name not in PICTURES or set(entry) != {"caption", "sha256"} or not all(
+                isinstance(v, str) for v in entry.values()):
+            raise error(f"{where}: pictures maps a file name of {PICTURES} to its caption and "
+                        f"sha256 ({{'caption': str, 'sha256': str}}); got {name!r}: "
+                        f"{entry!r:.80}.")
     if not all(isinstance(tag, str) for tag in meta.get("tags", [])):
         raise error(f"{where}: tags must be a list of strings; got {meta['tags']!r:.80}.")
 

@@ -127,7 +127,7 @@ def _pictures(meta: dict[str, Any]) -> list[str]:
     for file in PICTURES:  # in this order, however metadata.json sorts its keys
         if file in pictures:
             alt = file.removesuffix(".png").replace("_", " ")
-            lines += [pictures[file], "", f"![{alt}]({file})", ""]
+            lines += [pictures[file]["caption"], "", f"![{alt}]({file})", ""]
     return lines
 
 

@@ -107,8 +107,9 @@ def config_text(model: keras.Model) -> str:
 
 
 def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> None:
-    """sampler.npz (when there is a sampler), the card (showing the pictures already in `tmp`
-    with their captions), then metadata.json listing the sha256 of every other file."""
+    """sampler.npz (when there is a sampler), the card (showing the pictures already in `tmp`,
+    whose captions `meta["pictures"]` holds by name), then metadata.json listing the sha256 of
+    every other file, and of each picture beside its caption."""
     names = list(HASHED_FILES)
     if sampler is not None:
         (tmp / SAMPLER).write_bytes(sampler.to_bytes())
@@ -117,10 +118,10 @@ def _write_card_and_metadata(tmp: Path, meta: dict[str, Any], sampler: Any) -> N
     else:
         meta.pop("sampler", None)
     captions = meta.pop("pictures", None) or {}
-    shown = {name: captions.get(name, "") for name in PICTURES if (tmp / name).is_file()}
+    shown = {name: {"caption": captions[name], "sha256": sha256(tmp / name)}
+             for name in PICTURES if name in captions and (tmp / name).is_file()}
     if shown:
         meta["pictures"] = shown
-        names += list(shown)
     (tmp / CARD).write_text(model_card(meta))
     meta["files"] = {name: sha256(tmp / name) for name in names}
     (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -149,7 +150,8 @@ def is_preset(folder: Path) -> bool:
     if not (isinstance(meta, dict) and "format_version" in meta
             and isinstance(meta.get("files"), dict)):
         return False
-    known = {METADATA, *PRESET_FILES, *map(str, meta["files"])}
+    known = {METADATA, *PRESET_FILES, *map(str, meta["files"]),
+             *map(str, meta.get("pictures") or {})}
     return all(entry.name in known for entry in folder.iterdir())
 
 
@@ -179,14 +181,15 @@ def set_preset_pictures(directory: str | os.PathLike,
                         ) -> dict[str, Any]:
     """Replace the model card's pictures, atomically, keeping config.json, the weights and the
     sampler byte for byte: `pictures` maps a file name of PICTURES to (a PNG file, its
-    caption); None removes them. The card shows them in that order with their captions, and
-    metadata.json lists their sha256 like every other file."""
+    caption); None removes them. The card shows them in that order under their captions;
+    metadata.json records each caption and sha256. Loading the model never needs them."""
     chosen: dict[str, tuple[Path, str]] = {}
     for name, entry in (pictures or {}).items():
         if name not in PICTURES:
             raise ValueError(f"a card picture is named one of {PICTURES}; got {name!r}.")
-        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str)
-                and entry[1].strip()):
+        if not (isinstance(entry, tuple) and len(entry) == 2
+                and isinstance(entry[0], (str, os.PathLike))
+                and isinstance(entry[1], str) and entry[1].strip()):
             raise ValueError(f"pictures[{name!r}] must be (path of a PNG file, caption); got "
                              f"{entry!r:.120}.")
         source = Path(entry[0])
@@ -199,22 +202,29 @@ def set_preset_pictures(directory: str | os.PathLike,
     return _rewrite(directory, {}, _KEEP, chosen)
 
 
-
 def _rewrite(directory: str | os.PathLike, fields: dict[str, Any], sampler: Any,
              pictures: Any = _KEEP) -> dict[str, Any]:
+    """Rewrite the card and metadata with `fields` changed, keeping config.json and the
+    weights; the sampler and the pictures are kept unless given (a new sampler drops the
+    picture of the old one's samples)."""
     import shutil
 
+    if "pictures" in fields:
+        raise ValueError("pictures are changed by kerasae.hub.set_preset_pictures, which checks "
+                         "and copies the files; not as a metadata field.")
     directory = Path(directory)
     meta = read_metadata(directory)
     verify_preset(directory, meta)
+    if pictures is _KEEP:
+        pictures = {name: (directory / name, entry["caption"])
+                    for name, entry in (meta.get("pictures") or {}).items()
+                    if (directory / name).is_file()}  # a deleted picture stays deleted
+        if sampler is not _KEEP:
+            pictures.pop("samples_gmm.png", None)  # drawn from the sampler being replaced
     if sampler is _KEEP:
         sampler = read_sampler(directory, meta)
     meta.update(_user_metadata(fields))
     check_metadata(meta, "the fields given", ValueError)
-    if pictures is _KEEP:
-        pictures = {name: (directory / name, caption)
-                    for name, caption in (meta.get("pictures") or {}).items()
-                    if name in meta["files"]}
     meta["pictures"] = {name: caption for name, (_, caption) in pictures.items()}
     with atomic_directory(directory, is_preset, False, "preset") as tmp:
         for name in (CONFIG, WEIGHTS):

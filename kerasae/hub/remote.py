@@ -15,6 +15,7 @@ from kerasae._checks import IntegrityError
 from kerasae._version import __version__
 from kerasae.hub._meta import (
     OPTIONAL_FILES,
+    PICTURES,
     PRESET_FILES,
     read_metadata,
     verify_files,
@@ -143,6 +144,7 @@ def push(
                 raise ValueError("metadata= applies when pushing a model, not a preset folder.")
         meta = read_metadata(folder)  # refuse to publish a broken preset
         verify_preset(folder, meta)
+        pictures = [name for name in meta.get("pictures") or {} if (folder / name).is_file()]
         api = HfApi()
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         if revision is not None:  # the Hub refuses uploads to a branch that does not exist yet
@@ -152,6 +154,10 @@ def push(
             folder_path=str(folder),
             repo_type="model",
             revision=revision,
-            allow_patterns=[*PRESET_FILES, *(f for f in OPTIONAL_FILES if f in meta["files"])],
+            allow_patterns=[*PRESET_FILES, *(f for f in OPTIONAL_FILES if f in meta["files"]),
+                            *pictures],
+            # an optional file or picture the preset no longer has must not linger there
+            delete_patterns=[f for f in (*OPTIONAL_FILES, *PICTURES)
+                             if f not in meta["files"] and f not in pictures],
             commit_message=commit_message or f"Upload {meta.get('name', repo_id)} with kerasae",
         )
