@@ -150,7 +150,9 @@ def conv_layout() -> str:
 @contextmanager
 def conv_data_format(data_format: str) -> Iterator[None]:
     """Builds the conv stacks of every model made inside the block in `data_format`, e.g. to
-    compare a torch model run channels last with the default (benchmarks/speed.py)."""
+    compare a torch model run channels last with the default (benchmarks/speed.py). The choice
+    is a context variable: it holds in this thread (and asyncio task) only, not in threads
+    started inside the block."""
     token = _chosen_format.set(_checked_format(data_format))
     try:
         yield
