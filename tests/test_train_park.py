@@ -36,3 +36,14 @@ def test_park_resume_and_removal(train_script, tmp_path):
 
     train_script.remove_parked(parked)
     assert not parked.exists()
+
+
+def test_every_committed_parked_run_belongs_to_its_current_recipe(train_script):
+    """A run parked in training/checkpoints/ must resume under the recipe in kerasae.presets:
+    fails when a recipe changes while its run is parked (the next session could not resume)."""
+    for parked in sorted(p for p in train_script.PARKED.iterdir() if p.is_dir()):
+        assert parked.name in train_script.RECIPES, f"{parked} parks an unknown preset"
+        saved = json.loads((parked / "recipe.json").read_text())
+        fingerprint = train_script.fingerprint(parked.name,
+                                               train_script.recipe(parked.name).epochs)
+        assert saved == fingerprint, f"{parked} was parked under another recipe"
